@@ -1,0 +1,134 @@
+"""Natural-image patches from any folder of JPEG/PNG photographs.
+
+This is the classic Olshausen-Field sparse-coding setting: random small patches
+of natural photographs (e.g. the 200 BSDS300 training images), mean-removed,
+scaled and usually whitened, give Gabor-like dictionary elements. Any folder
+of ``.jpg``/``.jpeg``/``.png`` files works. Images are decoded with
+``tf.io.decode_image`` (no Pillow dependency); patch extraction and
+preprocessing are shared with CIFAR-10 (`keras_svae.data.patches`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from keras_svae.data.patches import patch_pipeline
+from keras_svae.data.pipeline import DatasetInfo
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+
+
+def list_image_files(folder) -> list[Path]:
+    """Sorted JPEG/PNG files directly inside ``folder`` (extensions case-insensitive)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"image folder {folder} does not exist; expected a folder of photographs "
+            f"({', '.join(IMAGE_EXTENSIONS)}), e.g. the BSDS300 training images (BSDS300/images/train)"
+        )
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise ValueError(
+            f"image folder {folder} holds no images: expected files ending in "
+            f"{', '.join(IMAGE_EXTENSIONS)} (case-insensitive)"
+        )
+    return files
+
+
+def read_image(path) -> np.ndarray:
+    """Decodes one JPEG/PNG into uint8 RGB (height, width, 3); ValueError naming a bad file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image file {path} does not exist")
+    try:
+        image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as err:
+        raise ValueError(f"{path}: cannot decode image ({err.message.strip()})") from err
+    return image.numpy()
+
+
+def load_image_patches(
+    path,
+    *,
+    max_images: int | None = None,
+    patch_size: int = 12,
+    mode: str = "random",
+    patches_per_image: int = 100,
+    grayscale: bool = True,
+    remove_mean: bool = True,
+    normalize: bool = True,
+    whiten: str | None = None,
+    n_components: int | None = None,
+    epsilon: float = 1e-2,
+    flatten: bool = True,
+    with_labels: bool = False,
+    batch_size: int = 128,
+    shuffle: bool = True,
+    seed: int = 0,
+    drop_remainder: bool = False,
+    preprocessing_from: DatasetInfo | None = None,
+) -> tuple[tf.data.Dataset, DatasetInfo]:
+    """Patches of the photographs in a folder, as a batched `tf.data.Dataset`.
+
+    Args:
+        path: folder of JPEG/PNG images, or a sequence of image files.
+        max_images: use only the first ``max_images`` files (sorted by name).
+        patch_size, mode, patches_per_image, grayscale, remove_mean, normalize,
+        whiten, n_components, epsilon, flatten: see `prepare_patches`.
+            ``mode="downsample"`` shrinks each whole photograph to a square
+            patch (aspect ratio not kept), rarely what one wants here.
+        with_labels: elements ``(x, image_index)``; ``info.class_names[i]`` is
+            the file name of image ``i``.
+        preprocessing_from: the `DatasetInfo` of training patches whose scale
+            and whitening to reuse (for held-out images); otherwise they are
+            fitted on these patches.
+        batch_size, shuffle, seed, drop_remainder: see `make_dataset`.
+    """
+    if isinstance(path, (list, tuple)):
+        files = [Path(p) for p in path]
+        if not files:
+            raise ValueError(f"no image files given; expected {', '.join(IMAGE_EXTENSIONS)} files")
+        where = f"{len(files)} files"
+    else:
+        files = list_image_files(path)
+        where = str(Path(path))
+    if max_images is not None:
+        files = files[:max_images]
+    images = []
+    for f in files:
+        image = read_image(f)
+        if image.shape[0] < patch_size or image.shape[1] < patch_size:
+            raise ValueError(
+                f"{f}: image is {image.shape[1]}x{image.shape[0]} pixels, smaller than the "
+                f"{patch_size}x{patch_size} patch"
+            )
+        images.append(image)
+    return patch_pipeline(
+        images,
+        np.arange(len(images)),
+        name="image_patches",
+        split="train" if preprocessing_from is None else "held-out",
+        source=where,
+        class_names=[f.name for f in files],
+        fit_allowed=True,
+        with_labels=with_labels,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_remainder=drop_remainder,
+        preprocessing_from=preprocessing_from,
+        patch_size=patch_size,
+        mode=mode,
+        patches_per_image=patches_per_image,
+        grayscale=grayscale,
+        remove_mean=remove_mean,
+        normalize=normalize,
+        whiten=whiten,
+        n_components=n_components,
+        epsilon=epsilon,
+        flatten=flatten,
+    )

@@ -1,0 +1,60 @@
+"""KL(q || p): TFP's registered closed form where one exists, sampled otherwise.
+
+The sampled estimate uses the same reparameterised samples that feed the
+decoder, E_q[log q(z) - log p(z)] averaged over the sample axis, so the loss
+stays an unbiased estimate of the negative ELBO and its gradient flows through z.
+"""
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from keras_svae.distributions import check_choice
+
+tfd = tfp.distributions
+
+KL_MODES = ("auto", "analytic", "sampled")
+
+
+def _family(distribution):
+    """The name of the factorised family inside an Independent wrapper."""
+    inner = getattr(distribution, "distribution", distribution)
+    return type(inner).__name__
+
+
+def has_closed_form(q, p):
+    """True when TFP's KL registry knows KL(q || p) for these distribution types."""
+    try:
+        tfd.kl_divergence(q, p)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def kl_divergence(q, p, z=None, mode="auto"):
+    """Per-example KL(q || p), summed over the latent axis.
+
+    Args:
+        q: posterior with event shape [latent_dim] and batch shape [batch].
+        p: prior with event shape [latent_dim].
+        z: samples from q, shape [n_samples, batch, latent_dim]; needed when the
+            KL is sampled.
+        mode: "auto" (closed form if registered, else sampled), "analytic"
+            (closed form or a ValueError) or "sampled".
+
+    Returns:
+        A [batch] tensor.
+    """
+    mode = check_choice(mode, KL_MODES, "kl mode")
+    if mode != "sampled":
+        try:
+            return tfd.kl_divergence(q, p)
+        except NotImplementedError:
+            if mode == "analytic":
+                raise ValueError(
+                    f"kl='analytic' but no closed form of KL({_family(q)} || "
+                    f"{_family(p)}) is registered with TFP. Use kl='sampled' or "
+                    "kl='auto', or register one with tfd.RegisterKL."
+                ) from None
+    if z is None:
+        raise ValueError("The sampled KL needs samples z drawn from q.")
+    return tf.reduce_mean(q.log_prob(z) - p.log_prob(z), axis=0)

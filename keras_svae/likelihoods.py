@@ -1,0 +1,124 @@
+"""Observation models p(x given z) that turn decoder outputs into distributions.
+
+Each likelihood is a Keras layer so a learned noise scale is a tracked weight that
+saves and loads with the model. The decoder emits one number per data value; the
+likelihood says what that number means (Bernoulli logits, Gaussian mean).
+"""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from keras_svae.distributions import check_choice, check_scale
+
+tfd = tfp.distributions
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+class Likelihood(keras.layers.Layer):
+    """Base class: ``distribution(outputs)`` is p(x given z) over a whole example."""
+
+    def distribution(self, outputs, event_ndims):
+        """The TFP distribution of x given decoder ``outputs`` ([..., *data_shape])."""
+        raise NotImplementedError
+
+    def log_prob(self, x, outputs, event_ndims):
+        """log p(x given z), summed over the ``event_ndims`` data axes."""
+        return self.distribution(outputs, event_ndims).log_prob(x)
+
+    def mean(self, outputs):
+        """The expected data value given decoder outputs (what figures show)."""
+        raise NotImplementedError
+
+    def check_data(self, x):
+        """Raise a ValueError if numpy data cannot come from this likelihood."""
+
+    def call(self, outputs):
+        return self.mean(outputs)
+
+
+@keras.saving.register_keras_serializable(package="keras_svae")
+class BernoulliLikelihood(Likelihood):
+    """x in [0, 1] with Bernoulli(logits) per value, as for (binarised) MNIST.
+
+    Grey values in [0, 1] are allowed: the log-likelihood is then the negative
+    binary cross-entropy, the usual continuous relaxation.
+    """
+
+    def distribution(self, outputs, event_ndims):
+        return tfd.Independent(
+            tfd.Bernoulli(logits=outputs, dtype=outputs.dtype),
+            reinterpreted_batch_ndims=event_ndims,
+        )
+
+    def mean(self, outputs):
+        return keras.ops.sigmoid(outputs)
+
+    def check_data(self, x):
+        low, high = float(np.min(x)), float(np.max(x))
+        if low < 0.0 or high > 1.0:
+            raise ValueError(
+                f"likelihood='bernoulli' needs data in [0, 1], but the data spans "
+                f"[{low:g}, {high:g}]. Scale it to [0, 1] (e.g. divide pixels by "
+                "255) or use likelihood='gaussian'."
+            )
+
+
+@keras.saving.register_keras_serializable(package="keras_svae")
+class GaussianLikelihood(Likelihood):
+    """x = decoder(z) + Normal noise, with a fixed or a learned scalar scale.
+
+    The fixed scale is the sparse-coding generative model x = A z + noise; a
+    learned scale lets the model find the noise level itself.
+
+    Args:
+        scale: the noise standard deviation (the initial value when learned).
+        learn_scale: train the scale as a weight (stored as its logarithm).
+    """
+
+    def __init__(self, scale=1.0, learn_scale=False, **kwargs):
+        super().__init__(**kwargs)
+        self.initial_scale = check_scale(scale, "likelihood_scale")
+        self.learn_scale = bool(learn_scale)
+        self.log_scale = None
+        if self.learn_scale:
+            self.log_scale = self.add_weight(
+                name="log_scale",
+                shape=(),
+                initializer=keras.initializers.Constant(math.log(self.initial_scale)),
+            )
+
+    @property
+    def scale(self):
+        """The current noise standard deviation as a tensor."""
+        if self.learn_scale:
+            return keras.ops.exp(self.log_scale)
+        return keras.ops.convert_to_tensor(self.initial_scale, dtype=self.dtype)
+
+    def distribution(self, outputs, event_ndims):
+        scale = tf.cast(self.scale, outputs.dtype)
+        return tfd.Independent(
+            tfd.Normal(loc=outputs, scale=scale), reinterpreted_batch_ndims=event_ndims
+        )
+
+    def mean(self, outputs):
+        return outputs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(scale=self.initial_scale, learn_scale=self.learn_scale)
+        return config
+
+
+def make_likelihood(likelihood, scale=1.0, learn_scale=False):
+    """A likelihood layer from a name ("bernoulli", "gaussian") or a Likelihood."""
+    if isinstance(likelihood, Likelihood):
+        return likelihood
+    name = check_choice(likelihood, LIKELIHOODS, "likelihood")
+    if name == "bernoulli":
+        return BernoulliLikelihood()
+    return GaussianLikelihood(scale=scale, learn_scale=learn_scale)

@@ -1,0 +1,104 @@
+"""Encoder and decoder builders: MLP, linear (sparse coding) and small conv nets.
+
+An encoder maps x of shape [batch, *data_shape] to [batch, 2 * latent_dim]:
+the posterior's location, then its unconstrained scale. A decoder maps
+z of shape [batch, latent_dim] to [batch, *data_shape] likelihood parameters.
+"""
+
+import math
+
+import keras
+
+from keras_svae.distributions import check_choice
+
+ENCODERS = ("mlp", "conv")
+DECODERS = ("mlp", "linear", "conv")
+
+
+def _initializer(seed, index):
+    """A Glorot initializer whose seed derives from the model's seed."""
+    return keras.initializers.GlorotUniform(seed=None if seed is None else seed + index)
+
+
+def _check_conv_shape(data_shape):
+    if len(data_shape) != 3 or data_shape[0] % 4 or data_shape[1] % 4:
+        raise ValueError(
+            f"The conv networks need images of shape (height, width, channels) with "
+            f"height and width divisible by 4; got data shape {tuple(data_shape)}. "
+            "Use encoder='mlp' / decoder='mlp', or reshape the data."
+        )
+
+
+def build_encoder(kind, data_shape, latent_dim, hidden_units=(256, 128), seed=None):
+    """Return an encoder network (a Sequential) by name: "mlp" or "conv"."""
+    kind = check_choice(kind, ENCODERS, "encoder")
+    layers = []
+    if kind == "conv":
+        _check_conv_shape(data_shape)
+        for i, filters in enumerate((32, 64)):
+            layers.append(
+                keras.layers.Conv2D(
+                    filters, 3, strides=2, padding="same", activation="relu",
+                    kernel_initializer=_initializer(seed, i),
+                )
+            )
+    layers.append(keras.layers.Flatten())
+    if kind == "mlp":
+        for i, units in enumerate(hidden_units):
+            layers.append(
+                keras.layers.Dense(
+                    units, activation="relu", kernel_initializer=_initializer(seed, i)
+                )
+            )
+    layers.append(
+        keras.layers.Dense(2 * latent_dim, kernel_initializer=_initializer(seed, 100))
+    )
+    return keras.Sequential(layers, name="encoder")
+
+
+def build_decoder(kind, data_shape, latent_dim, hidden_units=(128, 256), seed=None):
+    """Return a decoder network (a Sequential) by name: "mlp", "linear" or "conv".
+
+    "linear" is the sparse-coding generative model x = A z + b: its kernel's rows
+    are the patterns (basis functions) that each latent variable adds to x.
+    """
+    kind = check_choice(kind, DECODERS, "decoder")
+    data_shape = tuple(data_shape)
+    size = math.prod(data_shape)
+    seed = None if seed is None else seed + 1000
+    layers = []
+    if kind == "conv":
+        _check_conv_shape(data_shape)
+        height, width, channels = data_shape
+        layers += [
+            keras.layers.Dense(
+                (height // 4) * (width // 4) * 64, activation="relu",
+                kernel_initializer=_initializer(seed, 0),
+            ),
+            keras.layers.Reshape((height // 4, width // 4, 64)),
+        ]
+        for i, filters in enumerate((64, 32)):
+            layers.append(
+                keras.layers.Conv2DTranspose(
+                    filters, 3, strides=2, padding="same", activation="relu",
+                    kernel_initializer=_initializer(seed, i + 1),
+                )
+            )
+        layers.append(
+            keras.layers.Conv2D(
+                channels, 3, padding="same", kernel_initializer=_initializer(seed, 100)
+            )
+        )
+        return keras.Sequential(layers, name="decoder")
+    if kind == "mlp":
+        for i, units in enumerate(hidden_units):
+            layers.append(
+                keras.layers.Dense(
+                    units, activation="relu", kernel_initializer=_initializer(seed, i)
+                )
+            )
+    layers += [
+        keras.layers.Dense(size, kernel_initializer=_initializer(seed, 100)),
+        keras.layers.Reshape(data_shape),
+    ]
+    return keras.Sequential(layers, name="decoder")

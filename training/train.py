@@ -1,0 +1,55 @@
+"""Train sparse VAE variants and write their models, metrics and figures.
+
+    python -m training.train                      # the three variants on synthetic patches
+    python -m training.train --prior cauchy --epochs 50 --out runs/
+"""
+
+import argparse
+import sys
+
+from keras_svae.distributions import PRIORS
+from keras_svae.experiment import (
+    DATASETS,
+    ExperimentConfig,
+    comparison_table,
+    run_variant,
+)
+
+
+def parse_args(argv=None):
+    defaults = ExperimentConfig()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--prior", default="all", choices=("all", *PRIORS),
+                        help="prior to train; 'all' trains normal, laplace and cauchy")
+    parser.add_argument("--data", default=defaults.data, choices=DATASETS)
+    parser.add_argument("--latent-dim", type=int, default=defaults.latent_dim)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--n-samples", type=int, default=defaults.n_samples)
+    parser.add_argument("--beta", type=float, default=defaults.beta)
+    parser.add_argument("--kl", default=defaults.kl, choices=("auto", "analytic", "sampled"))
+    parser.add_argument("--decoder", default=defaults.decoder, choices=("linear", "mlp", "conv"))
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--out", default="runs", help="output folder (default: runs)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    priors = PRIORS if args.prior == "all" else (args.prior,)
+    results = []
+    for prior in priors:
+        config = ExperimentConfig(
+            data=args.data, prior=prior, latent_dim=args.latent_dim, epochs=args.epochs,
+            batch_size=args.batch_size, n_samples=args.n_samples, beta=args.beta,
+            kl=args.kl, decoder=args.decoder, seed=args.seed,
+        )
+        print(f"training {config.name} ...", flush=True)
+        results.append(run_variant(config, args.out))
+        print(f"  wrote {args.out}/{config.name}/", flush=True)
+    print(comparison_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
