@@ -9,6 +9,8 @@ draws z from one posterior object; the KL is TFP's closed form where one is
 registered and otherwise is estimated from those same draws.
 """
 
+import re
+
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -92,6 +94,9 @@ class SparseVAE(keras.Model):
             "sampled".
         seed: seeds the weight initialisers and the sampling; the same seed gives
             the same run.
+        metadata: a JSON-serialisable dict saved with the model, for what the
+            data pipeline did (e.g. ``{"whitening": whitening.get_config()}``) so
+            figures and exported decoders can undo it.
 
     Example:
         >>> model = SparseVAE(latent_dim=10, prior="laplace", decoder="linear")
@@ -118,6 +123,7 @@ class SparseVAE(keras.Model):
         beta=1.0,
         kl="auto",
         seed=None,
+        metadata=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -146,6 +152,7 @@ class SparseVAE(keras.Model):
         self.encoder_units = tuple(int(u) for u in encoder_units)
         self.decoder_units = tuple(int(u) for u in decoder_units)
         self.seed = None if seed is None else int(seed)
+        self.metadata = dict(metadata or {})
         self.seed_generator = keras.random.SeedGenerator(self.seed, name="sampling")
         self.data_shape = None
         self.encoder = self.decoder = None
@@ -322,7 +329,8 @@ class SparseVAE(keras.Model):
     def compile_from_config(self, config):
         """Recompile a loaded model with its saved optimizer (Keras skips models
         that override ``compile`` unless this is overridden too)."""
-        super().compile_from_config(config)
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        self.optimizer.build(self.trainable_variables)
 
     # ------------------------------------------------------- input validation
     def _check_array(self, x):
@@ -346,6 +354,7 @@ class SparseVAE(keras.Model):
         return x
 
     def _as_input(self, x):
+        self._build_for(x)
         if isinstance(x, np.ndarray):
             x = self._check_array(x)
         return tf.cast(tf.convert_to_tensor(x), self.compute_dtype)
@@ -397,20 +406,31 @@ class SparseVAE(keras.Model):
         try:
             return method(x, **kwargs)
         except tf.errors.InvalidArgumentError as error:
-            if _DATA_CHECK in str(error):
-                message = str(error).split(_DATA_CHECK + ": ", 1)[1].splitlines()[0]
-                raise ValueError(message) from None
+            found = re.search(_DATA_CHECK + r": (.*?\.)(?:\]| :)", str(error))
+            if found:
+                raise ValueError(found.group(1).replace("\\'", "'")) from None
             raise
+
+    def _build_for(self, data):
+        """Build from the shape of the first data seen (array or dataset)."""
+        if self.built or data is None:
+            return
+        if isinstance(data, tf.data.Dataset):
+            shape = _first(data.element_spec).shape
+        else:
+            shape = np.shape(_first(data) if isinstance(data, (tuple, list)) else data)
+        if len(shape) >= 2 and None not in tuple(shape)[1:]:
+            self.build(tuple(shape))
 
     def fit(self, x=None, y=None, validation_data=None, **kwargs):
         """``keras.Model.fit`` after checking the data (see ``_check_array``)."""
-        if not self.built and isinstance(x, np.ndarray) and x.ndim >= 2:
-            self.build(x.shape)
+        self._build_for(x)
         kwargs["validation_data"] = self._validated(validation_data)
         return self._run_checked(super().fit, self._validated(x), y=y, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):
         """``keras.Model.evaluate`` after the same data checks as ``fit``."""
+        self._build_for(x)
         return self._run_checked(super().evaluate, self._validated(x), y=y, **kwargs)
 
     # ---------------------------------------------------------------- config
@@ -433,6 +453,7 @@ class SparseVAE(keras.Model):
             beta=self.beta,
             kl=self.kl_mode,
             seed=self.seed,
+            metadata=dict(self.metadata),
         )
         return config
 
