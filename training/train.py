@@ -5,7 +5,10 @@
 """
 
 import argparse
+import os
 import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
 
 from keras_svae.distributions import PRIORS
 from keras_svae.experiment import (
