@@ -388,7 +388,7 @@ class SparseVAE(keras.Model):
                 x = tf.identity(x)
             return x if len(element) == 1 else (x, *element[1:])
 
-        return dataset.map(check, deterministic=True)
+        return dataset.map(check, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     def _validated(self, data):
         if data is None:

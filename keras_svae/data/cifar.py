@@ -175,7 +175,8 @@ def load_cifar10(
         scale: intensities in [0, 1]; False keeps [0, 255].
         with_labels: elements ``(x, label)``, int32 labels 0-9
             (names in ``info.class_names``).
-        Others: see `make_dataset`; ``shuffle`` defaults to ``split == "train"``.
+        Others: see `make_dataset`; ``shuffle`` defaults to True for training
+            splits (names starting with "train") and False otherwise.
     """
     images, labels, where = _read(path, source, split, tfds_data_dir, download)
     element_shape = (int(np.prod(IMAGE_SHAPE)),) if flatten else IMAGE_SHAPE
@@ -238,8 +239,9 @@ def load_cifar10_patches(
     ``mode="random"`` crops ``patches_per_image`` random patches per image;
     ``mode="downsample"`` area-averages each whole 32x32 image to
     ``patch_size`` (``tf.image.resize(method="area")``, since 32/12 is not an
-    integer factor). Scale and whitening are fitted on this data when
-    ``split="train"``; for ``split="test"`` pass ``preprocessing_from=train_info``.
+    integer factor). Scale and whitening are fitted on this data for a training
+    split (name starting with "train"); for ``split="test"`` pass
+    ``preprocessing_from=train_info``, otherwise a ValueError is raised.
     With ``with_labels`` every patch carries its image's class (int32).
     Source options as in `load_cifar10`.
     """

@@ -11,7 +11,6 @@ preprocessing are shared with CIFAR-10 (`keras_svae.data.patches`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import tensorflow as tf

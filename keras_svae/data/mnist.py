@@ -100,7 +100,8 @@ def read_idx(path, expected_magic: int | None = None) -> np.ndarray:
             f"{path}: IDX header announces shape {dims} ({expected} bytes) but the file holds "
             f"{len(data)} bytes; the file is {'truncated' if len(data) < expected else 'too long'}"
         )
-    return np.frombuffer(data, dtype=np.uint8, offset=header_bytes).reshape(dims)
+    # A writable copy (np.frombuffer on bytes is read-only).
+    return np.frombuffer(data, dtype=np.uint8, offset=header_bytes).reshape(dims).copy()
 
 
 def _find_idx_file(folder: Path, stem: str) -> Path:
@@ -180,7 +181,8 @@ def load_mnist(
         split: ``"train"`` (60,000) or ``"test"`` (10,000). With tfds any tfds
             split string works (e.g. ``"train[:90%]"``).
         batch_size, seed, drop_remainder: see `make_dataset`.
-        shuffle: reshuffle every epoch; default True for ``"train"``, else False.
+        shuffle: reshuffle every epoch; default True for training splits (names
+            starting with "train"), else False.
         scale: divide pixels by 255 (values in [0, 1]); False keeps [0, 255].
         binarize: None, ``"threshold"`` (pixel > ``threshold``, fixed) or
             ``"dynamic"`` (Bernoulli re-sampling at each epoch, seeded).

@@ -78,3 +78,37 @@ def synthetic_patches(n=20000, seed=0, noise_std=0.1, patch_size=PATCH_SIZE,
         bases=bases,
         noise_std=float(noise_std),
     )
+
+
+def load_synthetic(n=20000, *, seed=0, noise_std=0.1, batch_size=100, shuffle=True,
+                   with_labels=False, drop_remainder=False):
+    """The synthetic patches as a batched ``tf.data.Dataset`` and a ``DatasetInfo``.
+
+    With ``with_labels=True`` the elements are ``(x, coefficients)``; the true
+    bases, clean patches and noise level are in ``info.extra``.
+    """
+    from keras_svae.data.pipeline import DatasetInfo, make_dataset
+
+    data = synthetic_patches(n, seed=seed, noise_std=noise_std)
+    dataset = make_dataset(
+        data.x,
+        data.coefficients if with_labels else None,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_remainder=drop_remainder,
+    )
+    info = DatasetInfo(
+        name="synthetic",
+        split="generated",
+        num_examples=len(data.x),
+        batch_size=batch_size,
+        element_shape=data.x.shape[1:],
+        value_range=(float(data.x.min()), float(data.x.max())),
+        with_labels=with_labels,
+        label_shape=(N_BASES,),
+        source=f"synthetic_patches(seed={seed})",
+        preprocessing={"seed": seed, "noise_std": noise_std, "drop_remainder": drop_remainder},
+        extra={"bases": data.bases, "clean": data.clean, "noise_std": noise_std},
+    )
+    return dataset, info
