@@ -18,32 +18,60 @@ from keras_svae import evaluation, plots
 from keras_svae.data.synthetic import synthetic_patches
 from keras_svae.model import SparseVAE
 
-DATASETS = ("synthetic",)
+DATASETS = ("synthetic", "mnist", "cifar", "bsds", "toy")
+
+# The paper's setting for each data set; command-line flags override them.
+DATASET_DEFAULTS = {
+    "synthetic": dict(latent_dim=10, decoder="linear", encoder_units=(64,),
+                      decoder_units=(), epochs=30, batch_size=100),
+    "mnist": dict(latent_dim=10, decoder="mlp", encoder_units=(512, 256),
+                  decoder_units=(256, 512), epochs=20, batch_size=128),
+    "cifar": dict(latent_dim=25, decoder="linear", encoder_units=(256,),
+                  decoder_units=(), epochs=20, batch_size=128),
+    "bsds": dict(latent_dim=25, decoder="linear", encoder_units=(256,),
+                 decoder_units=(), epochs=20, batch_size=128),
+    "toy": dict(latent_dim=2, decoder="mlp", encoder_units=(64,), decoder_units=(64,),
+                epochs=30, batch_size=100),
+}
 
 
 @dataclasses.dataclass
 class ExperimentConfig:
-    """Everything that defines one training run (stored in metrics.json)."""
+    """Everything that defines one training run (stored in metrics.json).
+
+    ``None`` fields take the data set's default from ``DATASET_DEFAULTS``.
+    """
 
     data: str = "synthetic"
     prior: str = "laplace"
     posterior: str | None = None
-    latent_dim: int = 10
-    epochs: int = 30
-    batch_size: int = 100
+    latent_dim: int | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
     learning_rate: float = 1e-3
     final_learning_rate: float = 1e-4
     n_samples: int = 1
     beta: float = 1.0
     kl: str = "auto"
     encoder: str = "mlp"
-    decoder: str = "linear"
-    encoder_units: tuple = (64,)
-    decoder_units: tuple = (128, 256)
+    decoder: str | None = None
+    encoder_units: tuple | None = None
+    decoder_units: tuple | None = None
     seed: int = 0
+    data_dir: str | None = None
     n_train: int = 20000
     n_test: int = 2000
     noise_std: float = 0.1
+
+    def __post_init__(self):
+        if self.data not in DATASETS:
+            raise ValueError(
+                f"Unknown data set {self.data!r}. Valid choices: "
+                f"{', '.join(map(repr, DATASETS))}."
+            )
+        for key, value in DATASET_DEFAULTS[self.data].items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
 
     @property
     def name(self):
@@ -52,34 +80,95 @@ class ExperimentConfig:
 
 @dataclasses.dataclass
 class ExperimentData:
-    """Arrays for one experiment and how the model should treat them."""
+    """Training data (array or tf.data pipeline), test arrays, and how the model
+    should treat and show them."""
 
-    x_train: np.ndarray
+    train: object
     x_test: np.ndarray
     likelihood: str
     likelihood_scale: float = 1.0
+    learn_likelihood_scale: bool = False
     labels_test: np.ndarray | None = None
     true_bases: np.ndarray | None = None
     noise_variance: float | None = None
+    info: object = None  # the DatasetInfo of the training pipeline, if any
+
+    def for_display(self, x):
+        """Map model-space examples back to images (undo whitening, reshape)."""
+        x = np.asarray(x)
+        if self.info is None:
+            return x
+        patch_shape = self.info.preprocessing.get("patch_shape")
+        if self.info.whitening is not None or self.info.scale is not None:
+            x = self.info.undo_preprocessing(x)
+        if patch_shape:
+            return x.reshape(len(x), *patch_shape)
+        return x
+
+
+def _arrays(dataset):
+    """Materialise a (small) test pipeline of (x, label) batches as arrays."""
+    xs, labels = [], []
+    for x, label in dataset.as_numpy_iterator():
+        xs.append(x)
+        labels.append(label)
+    return np.concatenate(xs), np.concatenate(labels)
+
+
+def _need_data_dir(config, what):
+    if config.data_dir is None:
+        raise ValueError(
+            f"--data {config.data} needs --data-dir: a folder with {what}."
+        )
+    return config.data_dir
 
 
 def load_experiment_data(config):
-    """The train and test arrays for ``config.data``."""
+    """The training pipeline and test arrays for ``config.data``."""
+    from keras_svae import data as loaders
+
+    seed, batch = config.seed, config.batch_size
     if config.data == "synthetic":
-        train = synthetic_patches(config.n_train, seed=config.seed, noise_std=config.noise_std)
-        test = synthetic_patches(config.n_test, seed=config.seed + 1, noise_std=config.noise_std)
+        train = synthetic_patches(config.n_train, seed=seed, noise_std=config.noise_std)
+        test = synthetic_patches(config.n_test, seed=seed + 1, noise_std=config.noise_std)
         return ExperimentData(
-            x_train=train.x,
-            x_test=test.x,
-            likelihood="gaussian",
-            likelihood_scale=config.noise_std,
-            true_bases=train.bases,
+            train=train.x, x_test=test.x, likelihood="gaussian",
+            likelihood_scale=config.noise_std, true_bases=train.bases,
             noise_variance=config.noise_std**2,
         )
-    raise ValueError(
-        f"Unknown data set {config.data!r}. Valid choices: "
-        f"{', '.join(map(repr, DATASETS))}."
-    )
+    if config.data == "mnist":
+        options = dict(path=config.data_dir, batch_size=batch, seed=seed)
+        train, info = loaders.load_mnist(split="train", **options)
+        x_test, labels = _arrays(loaders.load_mnist(split="test", with_labels=True,
+                                                    shuffle=False, **options)[0])
+        return ExperimentData(train=train, x_test=x_test, labels_test=labels,
+                              likelihood="bernoulli", info=info)
+    if config.data in ("cifar", "bsds"):
+        patch_options = dict(patch_size=12, whiten="zca", batch_size=batch, seed=seed)
+        if config.data == "cifar":
+            train, info = loaders.load_cifar10_patches(
+                config.data_dir, split="train", patches_per_image=2, **patch_options)
+            test = loaders.load_cifar10_patches(
+                config.data_dir, split="test", with_labels=True, shuffle=False,
+                preprocessing_from=info, **patch_options)[0]
+        else:
+            folder = Path(_need_data_dir(config, "JPEG/PNG photographs"))
+            files = sorted(p for p in folder.iterdir()
+                           if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+            held_out = max(1, len(files) // 10)
+            train, info = loaders.load_image_patches(files[:-held_out], **patch_options)
+            test = loaders.load_image_patches(
+                files[-held_out:], with_labels=True, shuffle=False,
+                preprocessing_from=info, **patch_options)[0]
+        x_test, labels = _arrays(test)
+        return ExperimentData(train=train, x_test=x_test, labels_test=labels,
+                              likelihood="gaussian", likelihood_scale=0.5,
+                              learn_likelihood_scale=True, info=info)
+    train, info = loaders.load_toy(config.n_train, seed=seed, batch_size=batch)
+    x_test, amplitudes = _arrays(loaders.load_toy(config.n_test, seed=seed + 1,
+                                                  with_labels=True, shuffle=False)[0])
+    return ExperimentData(train=train, x_test=x_test, labels_test=amplitudes[:, 0],
+                          likelihood="bernoulli", info=info)
 
 
 def build_model(config, data):
@@ -91,17 +180,20 @@ def build_model(config, data):
         posterior=config.posterior,
         likelihood=data.likelihood,
         likelihood_scale=data.likelihood_scale,
+        learn_likelihood_scale=data.learn_likelihood_scale,
         encoder=config.encoder,
         decoder=config.decoder,
         encoder_units=config.encoder_units,
-        decoder_units=config.decoder_units,
-        data_shape=data.x_train.shape[1:],
+        decoder_units=config.decoder_units or (),
+        data_shape=data.x_test.shape[1:],
         n_samples=config.n_samples,
         beta=config.beta,
         kl=config.kl,
         seed=config.seed,
+        metadata={"data": data.info.to_config()} if data.info is not None else None,
     )
-    steps = config.epochs * -(-len(data.x_train) // config.batch_size)
+    examples = data.info.num_examples if data.info is not None else len(data.train)
+    steps = config.epochs * -(-examples // config.batch_size)
     schedule = keras.optimizers.schedules.ExponentialDecay(
         config.learning_rate,
         decay_steps=max(steps, 1),
@@ -142,9 +234,10 @@ def write_figures(model, data, latent_codes, patterns, folder, title):
     """The paper's figures for one variant, as PNG files in ``folder``."""
     reconstructions = evaluation._batched(model.reconstruct, data.x_test[:10])
     plots.plot_reconstructions(
-        data.x_test, reconstructions, folder / "reconstructions.png", title=title
+        data.for_display(data.x_test[:10]), data.for_display(reconstructions),
+        folder / "reconstructions.png", title=title,
     )
-    plots.plot_patterns(patterns, folder / "patterns.png", title=title)
+    plots.plot_patterns(data.for_display(patterns), folder / "patterns.png", title=title)
     if model.latent_dim == 2:
         plots.plot_latent_spread(
             latent_codes, folder / "latent_spread.png", labels=data.labels_test, title=title
@@ -169,9 +262,9 @@ def run_variant(config, out_dir, verbose=0):
         model = build_model(config, data)
         start = time.perf_counter()
         history = model.fit(
-            data.x_train,
+            data.train,
             epochs=config.epochs,
-            batch_size=config.batch_size,
+            batch_size=None if data.info is not None else config.batch_size,
             verbose=verbose,
             callbacks=[keras.callbacks.TensorBoard(log_dir=str(work / "logs"))],
         )

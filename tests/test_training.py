@@ -61,3 +61,27 @@ def test_bad_cli_choice_exits_with_usage(capsys):
     with pytest.raises(SystemExit):
         train.main(["--prior", "gamma"])
     assert "invalid choice: 'gamma'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "data,folder",
+    [("cifar", "cifar10"), ("bsds", "bsds300/train"), ("toy", None)],
+)
+def test_each_data_set_trains_from_the_command_line(data, folder, shared_data, tmp_path):
+    argv = ["--data", data, "--prior", "cauchy", "--epochs", "1", "--out", str(tmp_path)]
+    if folder:
+        argv += ["--data-dir", str(shared_data / folder)]
+    assert train.main(argv) == 0
+    run = next(tmp_path.glob(f"{data}-cauchy-z*"))
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert math.isfinite(metrics["test_loss"]) and math.isfinite(metrics["reconstruction_mse"])
+    assert (run / "patterns.png").read_bytes()[:8] == PNG_MAGIC
+    model = keras.models.load_model(run / "model.keras")
+    if data != "toy":  # whitened patches: the fitted whitening travels with the model
+        assert model.metadata["data"]["whitening"]["method"] == "zca"
+
+
+def test_missing_data_dir_is_a_clear_error(tmp_path, capsys):
+    assert train.main(["--data", "bsds", "--out", str(tmp_path)]) == 2
+    assert "--data bsds needs --data-dir" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -20,18 +20,23 @@ from keras_svae.experiment import (
 
 
 def parse_args(argv=None):
-    defaults = ExperimentConfig()
+    defaults = ExperimentConfig()  # the per-data-set defaults are in DATASET_DEFAULTS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--prior", default="all", choices=("all", *PRIORS),
                         help="prior to train; 'all' trains normal, laplace and cauchy")
     parser.add_argument("--data", default=defaults.data, choices=DATASETS)
-    parser.add_argument("--latent-dim", type=int, default=defaults.latent_dim)
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--data-dir", default=None,
+                        help="folder with the data set's files (mnist: IDX files, cifar: "
+                        "CIFAR-10 binary batches, bsds: photographs); mnist and cifar "
+                        "use tensorflow_datasets without it")
+    parser.add_argument("--latent-dim", type=int, default=None,
+                        help="default: the paper's (synthetic/mnist 10, cifar/bsds 25, toy 2)")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--n-samples", type=int, default=defaults.n_samples)
     parser.add_argument("--beta", type=float, default=defaults.beta)
     parser.add_argument("--kl", default=defaults.kl, choices=("auto", "analytic", "sampled"))
-    parser.add_argument("--decoder", default=defaults.decoder, choices=("linear", "mlp", "conv"))
+    parser.add_argument("--decoder", default=None, choices=("linear", "mlp", "conv"))
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--out", default="runs", help="output folder (default: runs)")
     return parser.parse_args(argv)
@@ -43,12 +48,17 @@ def main(argv=None):
     results = []
     for prior in priors:
         config = ExperimentConfig(
-            data=args.data, prior=prior, latent_dim=args.latent_dim, epochs=args.epochs,
-            batch_size=args.batch_size, n_samples=args.n_samples, beta=args.beta,
-            kl=args.kl, decoder=args.decoder, seed=args.seed,
+            data=args.data, data_dir=args.data_dir, prior=prior,
+            latent_dim=args.latent_dim, epochs=args.epochs, batch_size=args.batch_size,
+            n_samples=args.n_samples, beta=args.beta, kl=args.kl, decoder=args.decoder,
+            seed=args.seed,
         )
         print(f"training {config.name} ...", flush=True)
-        results.append(run_variant(config, args.out))
+        try:
+            results.append(run_variant(config, args.out))
+        except (ValueError, FileNotFoundError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"  wrote {args.out}/{config.name}/", flush=True)
     print(comparison_table(results))
     return 0
