@@ -265,6 +265,7 @@ def run_variant(config, out_dir, verbose=0):
             data.train,
             epochs=config.epochs,
             batch_size=None if data.info is not None else config.batch_size,
+            shuffle=data.info is None,  # pipelines shuffle themselves (seeded)
             verbose=verbose,
             callbacks=[keras.callbacks.TensorBoard(log_dir=str(work / "logs"))],
         )

@@ -108,10 +108,11 @@ def plot_latent_spread(latent_codes, path, labels=None, title=None, limit=None):
             f"The latent spread needs 2-D codes, got shape {latent_codes.shape}."
         )
     figure, axis = plt.subplots(figsize=(5, 5))
-    points = axis.scatter(
-        latent_codes[:, 0], latent_codes[:, 1], c=labels, s=2, cmap="tab10", alpha=0.6
-    )
-    if labels is not None:
+    if labels is None:
+        axis.scatter(latent_codes[:, 0], latent_codes[:, 1], s=2, alpha=0.6)
+    else:
+        points = axis.scatter(latent_codes[:, 0], latent_codes[:, 1], c=labels, s=2,
+                              cmap="tab10", alpha=0.6)
         figure.colorbar(points, ax=axis)
     if limit is None:
         low, high = np.percentile(latent_codes, [1, 99], axis=0)
