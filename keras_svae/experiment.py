@@ -190,7 +190,7 @@ def build_model(config, data):
         beta=config.beta,
         kl=config.kl,
         seed=config.seed,
-        metadata={"data": data.info.to_config()} if data.info is not None else None,
+        metadata=data.info.to_config() if data.info is not None else None,
     )
     examples = data.info.num_examples if data.info is not None else len(data.train)
     steps = config.epochs * -(-examples // config.batch_size)
