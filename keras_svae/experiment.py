@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from keras_svae import evaluation, plots
+from keras_svae.callbacks import ImageSummaries
 from keras_svae.data.synthetic import synthetic_patches
 from keras_svae.model import SparseVAE
 
@@ -267,7 +268,11 @@ def run_variant(config, out_dir, verbose=0):
             batch_size=None if data.info is not None else config.batch_size,
             shuffle=data.info is None,  # pipelines shuffle themselves (seeded)
             verbose=verbose,
-            callbacks=[keras.callbacks.TensorBoard(log_dir=str(work / "logs"))],
+            callbacks=[
+                keras.callbacks.TensorBoard(log_dir=str(work / "logs")),
+                ImageSummaries(work / "logs", data.x_test[:8], every=max(1, config.epochs // 10),
+                               display=data.for_display),
+            ],
         )
         seconds = time.perf_counter() - start
         metrics, latent_codes, patterns = evaluate_variant(model, data)
