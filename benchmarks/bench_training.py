@@ -30,7 +30,6 @@ Timings are only comparable within one run; the printout gives the ratios.
 """
 
 import argparse
-import gzip
 import logging
 import os
 import platform
@@ -49,9 +48,9 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
 from keras_svae import SparseVAE  # noqa: E402
+from keras_svae.data import read_mnist_idx  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-MNIST_FILE = "train-images-idx3-ubyte.gz"
 DATA_DIM = 784
 ENCODER_UNITS = (512, 256)
 DECODER_UNITS = (256, 512)
@@ -70,15 +69,10 @@ MODELS = (
 
 # --------------------------------------------------------------------- data
 def load_mnist(folder, limit=None):
-    """MNIST training images as uint8 [n, 784] (IDX format, gzipped)."""
-    path = Path(folder) / MNIST_FILE
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    magic, n, rows, cols = (int(v) for v in np.frombuffer(raw, ">i4", count=4))
-    if magic != 2051 or len(raw) != 16 + n * rows * cols:
-        raise ValueError(f"{path} is not an intact IDX image file")
-    x = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows * cols)
-    return np.array(x[:limit] if limit else x)  # a copy, so `raw` can be freed
+    """MNIST training images as uint8 [n, 784], read by the library's IDX reader."""
+    images, _ = read_mnist_idx(folder, "train")
+    x = images.reshape(len(images), -1)
+    return np.array(x[:limit] if limit else x)
 
 
 def make_dataset(x, batch_size, seed=0):
