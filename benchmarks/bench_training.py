@@ -13,11 +13,13 @@ One run, one data set (MNIST train images scaled to [0, 1]), one architecture
    matmul peak (dense-layer FLOPs per example x examples/s / GFLOP/s of a large
    float32 matmul timed in the same run); peak resident memory;
 2. what each optimisation buys (Keras' CPU defaults, then steps_per_execution,
-   then XLA, then the vectorised input pipeline), for the baseline and for
-   SparseVAE (laplace, closed-form KL);
-3. where a step's time goes (fixed batch, no input pipeline): the dense
-   layers' matmuls alone, the whole loss with plain SGD, with Adam and
-   gradient clipping, inside ``fit``, and with the input pipeline;
+   then XLA, then SparseVAE's fused steps, then the vectorised input
+   pipeline), for the baseline and for SparseVAE (laplace, closed-form KL);
+3. where a step's time goes: the dense layers' matmuls alone, the baseline's
+   whole step with plain SGD and with Adam and gradient clipping, SparseVAE's
+   step, each as one XLA loop on a fixed batch; then those steps inside
+   ``fit`` (Keras' per-step XLA calls; SparseVAE's fused steps), then with
+   the input pipeline;
 4. scaling tables (SparseVAE, laplace, closed-form KL): time per 60,000-example
    epoch as the latent size, the latent samples per input and the batch vary.
 
@@ -99,6 +101,7 @@ def make_dataset(x, batch_size, seed=0):
     return (
         tf.data.Dataset.range(1)
         .flat_map(epoch)
+        .apply(tf.data.experimental.assert_cardinality(n // batch_size))
         .map(lambda i: tf.cast(tf.gather(images, i), tf.float32) / 255.0,
              num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
@@ -195,16 +198,20 @@ def optimizer():
 
 
 def build_model(spec, latent_dim=10, n_samples=1, jit_compile=True,
-                steps_per_execution=32, seed=0):
+                steps_per_execution=32, seed=0, fuse_steps=True):
+    """The baseline (spec None) or a SparseVAE; ``fuse_steps`` is SparseVAE's
+    (the baseline always runs Keras' own loop)."""
     if spec is None:
         model = BaselineVAE(latent_dim, seed=seed)
-    else:
-        model = SparseVAE(
-            latent_dim, likelihood="bernoulli", encoder="mlp", decoder="mlp",
-            encoder_units=ENCODER_UNITS, decoder_units=DECODER_UNITS,
-            data_shape=(DATA_DIM,), n_samples=n_samples, seed=seed, **spec)
+        model.compile(optimizer=optimizer(), jit_compile=jit_compile,
+                      steps_per_execution=steps_per_execution)
+        return model
+    model = SparseVAE(
+        latent_dim, likelihood="bernoulli", encoder="mlp", decoder="mlp",
+        encoder_units=ENCODER_UNITS, decoder_units=DECODER_UNITS,
+        data_shape=(DATA_DIM,), n_samples=n_samples, seed=seed, **spec)
     model.compile(optimizer=optimizer(), jit_compile=jit_compile,
-                  steps_per_execution=steps_per_execution)
+                  steps_per_execution=steps_per_execution, fuse_steps=fuse_steps)
     return model
 
 
@@ -277,7 +284,18 @@ def interleaved(entries, rounds, warmup=1):
 
 
 def peak_rss_mib():
-    """Peak resident set size of this process so far (ru_maxrss), in MiB."""
+    """Peak resident set size of this process so far, in MiB.
+
+    Linux's VmHWM where there is one: ru_maxrss would do in the parent, but a
+    child started by subprocess inherits the parent's ru_maxrss across
+    fork/exec, which VmHWM (per address space) does not.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -331,20 +349,26 @@ def bench_optimisations(x, args, say):
     element = make_elementwise_dataset(x, args.batch_size, args.seed).take(steps)
     gather = make_dataset(x, args.batch_size, args.seed).take(steps)
     spe = args.steps_per_execution
-    configs = (  # label, jit_compile, steps_per_execution, dataset
+    configs = (  # label, jit_compile, steps_per_execution, fuse_steps, dataset
         ("Keras CPU defaults: jit_compile=auto (off), steps_per_execution=1, "
-         "cache/shuffle/batch pipeline", False, 1, element),
-        (f"+ steps_per_execution={spe}", False, spe, element),
-        ("+ jit_compile=True (XLA)", True, spe, element),
-        ("+ vectorised pipeline (permuted index batches + gather)", True, spe, gather),
+         "cache/shuffle/batch pipeline", False, 1, False, element),
+        (f"+ steps_per_execution={spe}", False, spe, False, element),
+        ("+ jit_compile=True (XLA, one XLA call per step)", True, spe, False, element),
+        (f"+ fused steps (SparseVAE only: {spe} steps per XLA call)",
+         True, spe, True, element),
+        ("+ vectorised pipeline (permuted index batches + gather)",
+         True, spe, True, gather),
     )
     models = {}
     entries = []
-    for label, jit, s, data in configs:
+    for label, jit, s, fuse, data in configs:
         for side, spec in (("baseline", None), ("SparseVAE", LAPLACE)):
-            key = (side, jit, s)
+            key = (side, jit, s, fuse and spec is not None)
             if key not in models:
-                models[key] = build_model(spec, args.latent_dim, 1, jit, s, args.seed)
+                models[key] = build_model(spec, args.latent_dim, 1, jit, s, args.seed,
+                                          fuse_steps=fuse)
+            if side == "baseline" and fuse and data is element:
+                continue  # the baseline has no fused steps: same as the row above
             entries.append(((label, side), models[key], data))
     seconds = interleaved(entries, args.ablation_rounds)
     ex = steps * args.batch_size
@@ -352,6 +376,9 @@ def bench_optimisations(x, args, say):
     for label, *_ in configs:
         row = [label]
         for side in ("baseline", "SparseVAE"):
+            if (label, side) not in seconds:
+                row.append("(same as above)")
+                continue
             rate = ex / statistics.median(seconds[(label, side)])
             gain = f" ({rate / previous[side]:.2f}x)" if side in previous else ""
             row.append(f"{rate:,.0f}{gain}")
@@ -362,7 +389,8 @@ def bench_optimisations(x, args, say):
 
 
 def bench_profile(x, args, peak, say):
-    """Where a step's time goes: fixed batch, XLA, baseline architecture."""
+    """Where a step's time goes: XLA loops of whole steps on a fixed batch,
+    then the same steps inside fit(), then with the input pipeline."""
     b, z, n = args.batch_size, args.latent_dim, args.profile_steps
     flops = train_flops_per_example(z) * b
     results = []
@@ -411,74 +439,109 @@ def bench_profile(x, args, peak, say):
     sgd = BaselineVAE(z, seed=args.seed)
     sgd.compile(optimizer=keras.optimizers.SGD(1e-3))
     adam = build_model(None, z, 1, True, args.steps_per_execution, args.seed)
-    loops = [("dense-layer matmuls only (forward + backward)", matmuls_only),
-             ("+ activations, sampling, BCE, KL; plain SGD update", step_loop(sgd)),
-             ("+ Adam with global-norm clipping (the real step)", step_loop(adam))]
-    seconds = {name: [] for name, _ in loops}
-    for name, fn in loops:
+    svae = build_model(LAPLACE, z, 1, True, args.steps_per_execution, args.seed)
+    svae_loop = build_model(LAPLACE, z, 1, True, args.steps_per_execution, args.seed)
+    # (row, what it adds, row it adds to, function)
+    loops = [("1", "dense-layer matmuls only (forward + backward)", None, matmuls_only),
+             ("2", "+ activations, sampling, BCE, KL; plain SGD update", "1",
+              step_loop(sgd)),
+             ("3", "+ Adam with global-norm clipping (the baseline's step)", "2",
+              step_loop(adam)),
+             ("4", "SparseVAE laplace's step instead (TFP, closed-form KL)", "3",
+              step_loop(svae_loop))]
+    seconds = {row: [] for row, *_ in loops}
+    for row, _, _, fn in loops:
         fn(tf.constant(2))  # compile
     for _ in range(args.profile_rounds):
-        for name, fn in loops:
+        for row, _, _, fn in loops:
             start = time.perf_counter()
             out = fn(tf.constant(n))
             tf.nest.map_structure(lambda t: t.numpy(), out)
-            seconds[name].append((time.perf_counter() - start) / n)
-    for name, _ in loops:
-        results.append((name, min(seconds[name])))
+            seconds[row].append((time.perf_counter() - start) / n)
+    for row, name, base, _ in loops:
+        results.append((row, name, base, min(seconds[row])))
 
-    # (d), (e): the same model inside fit(), on a fixed batch, then on the pipeline.
+    # The same steps inside fit(), on a fixed batch, then on the pipeline.
     steps = args.ablation_steps
     fixed = fixed_batch_dataset(x, b, steps)
     piped = make_dataset(x, b, args.seed).take(steps)
-    fit_seconds = interleaved([("fixed", adam, fixed), ("piped", adam, piped)],
+    spe = args.steps_per_execution
+    fits = [("5", f"3 in Keras' fit() (one XLA call per step, steps_per_execution="
+             f"{spe}), fixed batch", "3", adam, fixed),
+            ("6", f"4 in SparseVAE's fit() (fused: {spe} steps per XLA call), "
+             "fixed batch", "4", svae, fixed),
+            ("7", "5 + input pipeline (the baseline in section 1)", "5", adam, piped),
+            ("8", "6 + input pipeline (SparseVAE in section 1)", "6", svae, piped)]
+    fit_seconds = interleaved([(row, model, data) for row, _, _, model, data in fits],
                               args.profile_rounds)
-    results.append(("+ Keras fit() loop (steps_per_execution="
-                    f"{args.steps_per_execution}), fixed batch",
-                    min(fit_seconds["fixed"]) / steps))
-    results.append(("+ input pipeline (the benchmark's setting)",
-                    min(fit_seconds["piped"]) / steps))
-    rows, previous = [], None
-    for name, t in results:
-        rows.append([name, f"{t * 1e3:.2f}",
-                     f"{(t - previous) * 1e3:+.2f}" if previous else "",
+    for row, name, base, _, _ in fits:
+        results.append((row, name, base, min(fit_seconds[row]) / steps))
+    by_row = {row: t for row, _, _, t in results}
+    rows = []
+    for row, name, base, t in results:
+        rows.append([f"{row}. {name}", f"{t * 1e3:.2f}",
+                     f"{(t - by_row[base]) * 1e3:+.2f} vs {base}" if base else "",
                      f"{b / t:,.0f}", f"{100 * flops / t / 1e9 / peak:.0f}%"])
-        previous = t
     say(table(rows, ["step contents (best of rounds)", "ms/step", "added",
                      "examples/s", "of peak"]))
 
 
 def bench_scaling(x, args, say):
-    """Time per 60,000-example epoch of SparseVAE (laplace, closed-form KL)."""
+    """Time per 60,000-example epoch of SparseVAE (laplace, closed-form KL).
+
+    The latent-size sweep also times the model without XLA, since XLA's CPU
+    code is not faster at every size.
+    """
     sweeps = (
         ("latent size", "latent_dim", args.scale_latents),
         ("latent samples per input", "n_samples", args.scale_samples),
         ("batch size", "batch_size", args.scale_batches),
     )
-    out = []
+    other_jit = None
+    if args.scale_compare_jit and isinstance(args.jit_compile, bool):
+        other_jit = not args.jit_compile
+
+    measured = {}  # the default configuration is in more than one sweep
+
+    def seconds_per_epoch(cfg, jit_compile):
+        key = (tuple(sorted(cfg.items())), jit_compile)
+        if key not in measured:
+            measured[key] = measure(cfg, jit_compile)
+        return measured[key]
+
+    def measure(cfg, jit_compile):
+        steps = max(2, args.scale_examples // cfg["batch_size"])
+        dataset = make_dataset(x, cfg["batch_size"], args.seed).take(steps)
+        model = build_model(LAPLACE, cfg["latent_dim"], cfg["n_samples"],
+                            jit_compile, args.steps_per_execution, args.seed)
+        timed_fit(model, dataset.take(args.steps_per_execution))  # compile
+        t = statistics.median(timed_fit(model, dataset)
+                              for _ in range(args.scale_repeats))
+        del model
+        keras.backend.clear_session(free_memory=True)
+        return t * EPOCH_EXAMPLES / (steps * cfg["batch_size"])
+
     for title, key, values in sweeps:
+        compare = key == "latent_dim" and other_jit is not None
         rows = []
         for value in values:
             cfg = dict(latent_dim=args.latent_dim, n_samples=1,
                        batch_size=args.batch_size)
             cfg[key] = value
-            steps = max(2, args.scale_examples // cfg["batch_size"])
-            dataset = make_dataset(x, cfg["batch_size"], args.seed).take(steps)
-            model = build_model(LAPLACE, cfg["latent_dim"], cfg["n_samples"],
-                                args.jit_compile, args.steps_per_execution,
-                                args.seed)
-            timed_fit(model, dataset)  # warm-up: trace and compile
-            t = statistics.median(timed_fit(model, dataset)
-                                  for _ in range(args.scale_repeats))
-            rate = steps * cfg["batch_size"] / t
+            t = seconds_per_epoch(cfg, args.jit_compile)
+            rate = EPOCH_EXAMPLES / t
             flops = train_flops_per_example(cfg["latent_dim"], cfg["n_samples"])
-            rows.append([value, f"{EPOCH_EXAMPLES / rate:.2f}", f"{rate:,.0f}",
-                         f"{flops / 1e6:.2f}", f"{flops * rate / 1e9:.1f}"])
-            del model
-            keras.backend.clear_session(free_memory=True)
+            row = [value, f"{t:.2f}", f"{rate:,.0f}", f"{flops / 1e6:.2f}",
+                   f"{flops * rate / 1e9:.1f}"]
+            if compare:
+                row.append(f"{seconds_per_epoch(cfg, other_jit):.2f}")
+            rows.append(row)
+        header = [key, "s/epoch", "examples/s", "MFLOP/ex", "GFLOP/s"]
+        if compare:
+            header.append(f"s/epoch jit_compile={other_jit}")
         say(f"by {title}:")
-        say(table(rows, [key, "s/epoch", "examples/s", "MFLOP/ex", "GFLOP/s"]))
+        say(table(rows, header))
         say()
-    return out
 
 
 def rss_probe(args):
@@ -515,7 +578,7 @@ def parse_args(argv):
     p.add_argument("--data", default=str(DEFAULT_DATA),
                    help="folder holding train-images-idx3-ubyte.gz")
     p.add_argument("--limit", type=int, default=None, help="use the first N images")
-    p.add_argument("--epochs", type=int, default=5,
+    p.add_argument("--epochs", type=int, default=7,
                    help="measured epochs per model after the warm-up epoch")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--latent-dim", type=int, default=10)
@@ -531,13 +594,14 @@ def parse_args(argv):
     args = p.parse_args(argv)
     args.jit_compile = {"on": True, "off": False, "auto": "auto"}[args.jit]
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    args.ablation_steps, args.ablation_rounds = 64, 5
+    args.ablation_steps, args.ablation_rounds = 64, 4
     args.profile_steps, args.profile_rounds = 64, 5
-    args.scale_examples, args.scale_repeats = 10_240, 2
+    args.scale_examples, args.scale_repeats = 7_680, 2
     args.scale_latents = (2, 8, 32, 128, 256)
     args.scale_samples = (1, 2, 4, 8, 16)
     args.scale_batches = (32, 64, 128, 256, 512, 1024)
     args.peak_sizes, args.peak_repeats = (1024, 2048), 8
+    args.scale_compare_jit = not args.quick
     if args.quick:
         args.limit = args.limit or 512
         args.epochs = 1
@@ -545,7 +609,7 @@ def parse_args(argv):
         args.ablation_steps, args.ablation_rounds = 4, 1
         args.profile_steps, args.profile_rounds = 2, 1
         args.scale_examples, args.scale_repeats = 256, 1
-        args.scale_latents, args.scale_samples, args.scale_batches = (2,), (2,), (64,)
+        args.scale_latents, args.scale_samples, args.scale_batches = (2,), (1,), (128,)
         args.skip.add("rss")
     return args
 
@@ -596,17 +660,24 @@ def main(argv=None):
     peak_after = matmul_gflops(args.peak_sizes, args.peak_repeats)
     peak = max(peak_before, peak_after)
     rss_main = peak_rss_mib()
-    base = statistics.median(rates[MODELS[0][0]])
+    baseline = rates[MODELS[0][0]]
+    base, base_best = statistics.median(baseline), max(baseline)
     rows = []
     for label, _ in MODELS:
-        rate = statistics.median(rates[label])
-        rows.append([label, f"{rate:,.0f}",
-                     f"{min(rates[label]):,.0f}-{max(rates[label]):,.0f}",
-                     f"{rate / base:.2f}x", f"{flops * rate / 1e9:.1f}",
-                     f"{100 * flops * rate / 1e9 / peak:.0f}%"])
+        rate, best = statistics.median(rates[label]), max(rates[label])
+        paired = statistics.median(r / b for r, b in zip(rates[label], baseline))
+        rows.append([label, f"{rate:,.0f}", f"{best:,.0f}", f"{rate / base:.2f}x",
+                     f"{paired:.2f}x", f"{best / base_best:.2f}x",
+                     f"{flops * rate / 1e9:.1f}",
+                     f"{100 * flops * rate / 1e9 / peak:.0f}%",
+                     f"{100 * flops * best / 1e9 / peak:.0f}%"])
     say()
-    say(table(rows, ["model", "examples/s", "min-max", "vs baseline",
-                     "GFLOP/s", "of peak"]))
+    say(table(rows, ["model", "examples/s", "best", "vs baseline", "paired",
+                     "best/best", "GFLOP/s", "of peak", "best of peak"]))
+    say("examples/s and GFLOP/s: median epoch; best: fastest epoch (other load "
+        "only ever slows an epoch down); vs baseline: ratio of the medians; "
+        "paired: median over rounds of the ratio to the baseline's epoch in the "
+        "same round; best/best: ratio of the fastest epochs")
     say(f"matmul peak {peak_before:.1f} GFLOP/s before this table, "
         f"{peak_after:.1f} after; shares use the higher, {peak:.1f}")
     say(f"peak resident memory of this process after the table (5 models): "
@@ -623,7 +694,7 @@ def main(argv=None):
         bench_optimisations(x, args, say)
     if "profile" not in args.skip:
         say()
-        say("3. Where a step's time goes (baseline architecture, batch "
+        say("3. Where a step's time goes (MNIST MLP as in 1, batch "
             f"{args.batch_size}, XLA; best of {args.profile_rounds} rounds; "
             f"'of peak' = {flops / 1e6:.2f} MFLOP/example x examples/s / "
             f"{peak:.1f} GFLOP/s)")
@@ -633,10 +704,10 @@ def main(argv=None):
         say("4. Scaling: SparseVAE laplace, closed-form KL, other settings as in 1; "
             f"time per {EPOCH_EXAMPLES:,}-example epoch from passes of "
             f"{args.scale_examples:,} examples (median of {args.scale_repeats} "
-            "after a warm-up pass)")
+            "after a short warm-up pass)")
         say()
         bench_scaling(x, args, say)
-    say(f"peak resident memory of this process, whole run (ru_maxrss): "
+    say(f"peak resident memory of this process, whole run: "
         f"{peak_rss_mib():,.0f} MiB")
     say(f"total wall time: {time.time() - started:.0f} s")
     if args.output:

@@ -55,6 +55,14 @@ class BernoulliLikelihood(Likelihood):
             reinterpreted_batch_ndims=event_ndims,
         )
 
+    def log_prob(self, x, outputs, event_ndims):
+        """x * l - softplus(l) summed over the data axes: TFP's Bernoulli
+        log_prob, -softplus(-l) x - softplus(l) (1 - x), in one softplus and
+        no masking (x is checked to lie in [0, 1] before training)."""
+        x = tf.cast(x, outputs.dtype)
+        per_value = x * outputs - tf.math.softplus(outputs)
+        return tf.reduce_sum(per_value, axis=list(range(-event_ndims, 0)))
+
     def mean(self, outputs):
         return keras.ops.sigmoid(outputs)
 

@@ -24,6 +24,7 @@ from keras_svae.distributions import (
     make_prior,
     positive_scale,
 )
+from keras_svae.fused import can_fuse, make_fused_function
 from keras_svae.kl import KL_MODES, has_closed_form, kl_divergence
 from keras_svae.likelihoods import make_likelihood
 from keras_svae.networks import build_decoder, build_encoder
@@ -315,16 +316,41 @@ class SparseVAE(keras.Model):
     def metrics(self):
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
-    def compile(self, optimizer=None, **kwargs):
+    def compile(self, optimizer=None, fuse_steps=True, **kwargs):
         """Compile; the loss is the model's own, so only the optimizer matters.
 
         The default is Adam(1e-3) with the gradient's global norm clipped at 10:
         Cauchy posteriors draw rare, enormous z, and one such step would
         otherwise flood Adam's moment estimates (or overflow to NaN).
+
+        With ``jit_compile=True`` and ``steps_per_execution > 1`` the steps of
+        an execution run as one XLA computation (``keras_svae.fused``; on the
+        MNIST benchmark about 1.15x Keras' per-step XLA loop);
+        ``fuse_steps=False`` keeps Keras' loop.
         """
         if optimizer is None:
             optimizer = keras.optimizers.Adam(learning_rate=1e-3, global_clipnorm=10.0)
+        self.fuse_steps = bool(fuse_steps)
         super().compile(optimizer=optimizer, **kwargs)
+
+    def make_train_function(self, force=False):
+        """Keras' train function, or the fused one (see ``keras_svae.fused``)
+        when compiled with ``jit_compile=True`` and ``steps_per_execution > 1``."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        if not can_fuse(self):
+            return super().make_train_function(force)
+        self.train_function = make_fused_function(self, self.train_step)
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        """The evaluation counterpart of ``make_train_function``."""
+        if self.test_function is not None and not force:
+            return self.test_function
+        if not can_fuse(self):
+            return super().make_test_function(force)
+        self.test_function = make_fused_function(self, self.test_step)
+        return self.test_function
 
     def compile_from_config(self, config):
         """Recompile a loaded model with its saved optimizer (Keras skips models

@@ -35,25 +35,27 @@ def test_quick_run_prints_every_row(shared_data, tmp_path):
 
     for label in PRIOR_ROWS:
         row = next(line for line in lines if line.startswith(label + "  "))
-        rate, low, high, ratio, gflops, share = _numbers(row)
-        assert all(math.isfinite(v) and v > 0 for v in (rate, low, high, ratio,
-                                                         gflops, share))
-        assert low <= rate <= high
+        numbers = _numbers(row)
+        assert len(numbers) == 8  # rate, best, 3 ratios, GFLOP/s, 2 shares
+        assert all(math.isfinite(v) and v > 0 for v in numbers)
+        rate, best = numbers[:2]
+        assert rate <= best
     assert re.search(r"^baseline .* 1\.00x", text, re.M)
 
     rss = re.search(r"after the table \(5 models\): ([\d,]+) MiB", text)
     assert rss and float(rss.group(1).replace(",", "")) > 0
 
     for title, key, values in (("latent size", "latent_dim", (2,)),
-                               ("latent samples per input", "n_samples", (2,)),
-                               ("batch size", "batch_size", (64,))):
+                               ("latent samples per input", "n_samples", (1,)),
+                               ("batch size", "batch_size", (128,))):
         block = [line for line in text.split(f"by {title}:\n")[1].split("\n\n")[0]
                  .splitlines() if line.strip()]
         assert block[0].split()[0] == key
         rows = {int(r.split()[0]): _numbers(r)[1:] for r in block[2:]}
         assert sorted(rows) == list(values)
-        for seconds, rate, mflop, gflops in rows.values():
-            assert min(seconds, rate, mflop, gflops) > 0
+        for numbers in rows.values():
+            assert len(numbers) == 4
+            assert all(math.isfinite(v) and v > 0 for v in numbers)
     assert "total wall time" in text
 
 
