@@ -68,12 +68,13 @@ def _take_batches(steps):
 
 
 def _run_steps(step_function):
-    """XLA function: ``step_function`` on each batch of a stacked run, in order;
-    returns the last step's logs."""
+    """XLA function: ``step_function`` on the first ``count`` batches of a
+    stacked run, in order; returns the last step's logs. The run always holds
+    ``steps_per_execution`` batches (padded), so a shorter run (an epoch's
+    last) does not compile another XLA program."""
 
     @tf.function(jit_compile=True, reduce_retracing=True)
-    def run(batches):
-        count = tf.shape(tf.nest.flatten(batches)[0])[0]
+    def run(batches, count):
         logs = step_function(tf.nest.map_structure(lambda t: t[0], batches))
 
         def body(i, logs):
@@ -83,6 +84,14 @@ def _run_steps(step_function):
         return tf.while_loop(lambda i, _: i < count, body, (1, logs))[1]
 
     return run
+
+
+def _pad_to(stacked, steps):
+    """Pad stacked batches [n, batch, ...] with zeros to [steps, batch, ...]."""
+    missing = steps - int(stacked.shape[0])
+    if missing == 0:
+        return stacked
+    return tf.pad(stacked, [[0, missing]] + [[0, 0]] * (stacked.shape.rank - 1))
 
 
 def make_fused_function(model, step_function):
@@ -106,15 +115,18 @@ def make_fused_function(model, step_function):
         structure = iterator.element_spec
         sizes = sizes.numpy().tolist()
         run_length = next((i for i, s in enumerate(sizes) if s != sizes[0]), count)
-        if run_length == count:
+        if run_length == count:  # the usual case: one reshape, no copy
             stacked = [tf.reshape(t, tf.concat([[count, sizes[0]], tf.shape(t)[1:]], 0))
                        for t in flat]
-            return run(tf.nest.pack_sequence_as(structure, stacked))
-        pieces = [tf.split(t, sizes) for t in flat]
-        logs = run(tf.nest.pack_sequence_as(
-            structure, [tf.stack(p[:run_length]) for p in pieces]))
-        for i in range(run_length, count):
-            logs = one_step(tf.nest.pack_sequence_as(structure, [p[i] for p in pieces]))
+            rest = []
+        else:
+            pieces = [tf.split(t, sizes) for t in flat]
+            stacked = [tf.stack(p[:run_length]) for p in pieces]
+            rest = [[p[i] for p in pieces] for i in range(run_length, count)]
+        batches = tf.nest.pack_sequence_as(structure, [_pad_to(t, steps) for t in stacked])
+        logs = run(batches, tf.constant(run_length))
+        for flat_batch in rest:  # batches of another shape, one by one
+            logs = one_step(tf.nest.pack_sequence_as(structure, flat_batch))
         return logs
 
     return function
