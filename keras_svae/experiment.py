@@ -22,17 +22,20 @@ from keras_svae.model import SparseVAE
 DATASETS = ("synthetic", "mnist", "cifar", "bsds", "toy")
 
 # The paper's setting for each data set; command-line flags override them.
+# jit_compile: XLA where it measured faster (the MNIST MLP, BENCHMARKS.md); on
+# the small synthetic model the XLA compile outweighs the gain (9 s without,
+# 13 s with, for the laplace main job at steps_per_execution=32).
 DATASET_DEFAULTS = {
     "synthetic": dict(latent_dim=10, decoder="linear", encoder_units=(64,),
-                      decoder_units=(), epochs=30, batch_size=100),
+                      decoder_units=(), epochs=30, batch_size=100, jit_compile=False),
     "mnist": dict(latent_dim=10, decoder="mlp", encoder_units=(512, 256),
-                  decoder_units=(256, 512), epochs=20, batch_size=128),
+                  decoder_units=(256, 512), epochs=20, batch_size=128, jit_compile=True),
     "cifar": dict(latent_dim=25, decoder="linear", encoder_units=(256,),
-                  decoder_units=(), epochs=20, batch_size=128),
+                  decoder_units=(), epochs=20, batch_size=128, jit_compile=False),
     "bsds": dict(latent_dim=25, decoder="linear", encoder_units=(256,),
-                 decoder_units=(), epochs=20, batch_size=128),
+                 decoder_units=(), epochs=20, batch_size=128, jit_compile=False),
     "toy": dict(latent_dim=2, decoder="mlp", encoder_units=(64,), decoder_units=(64,),
-                epochs=30, batch_size=100),
+                epochs=30, batch_size=100, jit_compile=False),
 }
 
 
@@ -59,6 +62,8 @@ class ExperimentConfig:
     encoder_units: tuple | None = None
     decoder_units: tuple | None = None
     seed: int = 0
+    jit_compile: bool | None = None
+    steps_per_execution: int = 32
     data_dir: str | None = None
     n_train: int = 20000
     n_test: int = 2000
@@ -69,6 +74,12 @@ class ExperimentConfig:
             raise ValueError(
                 f"Unknown data set {self.data!r}. Valid choices: "
                 f"{', '.join(map(repr, DATASETS))}."
+            )
+        if isinstance(self.steps_per_execution, bool) or not isinstance(
+                self.steps_per_execution, int) or self.steps_per_execution < 1:
+            raise ValueError(
+                f"steps_per_execution must be an integer >= 1, got "
+                f"{self.steps_per_execution!r}."
             )
         for key, value in DATASET_DEFAULTS[self.data].items():
             if getattr(self, key) is None:
@@ -200,7 +211,9 @@ def build_model(config, data):
         decay_steps=max(steps, 1),
         decay_rate=config.final_learning_rate / config.learning_rate,
     )
-    model.compile(optimizer=keras.optimizers.Adam(schedule, global_clipnorm=10.0))
+    model.compile(optimizer=keras.optimizers.Adam(schedule, global_clipnorm=10.0),
+                  jit_compile=config.jit_compile,
+                  steps_per_execution=config.steps_per_execution)
     return model
 
 

@@ -38,6 +38,12 @@ def parse_args(argv=None):
     parser.add_argument("--kl", default=defaults.kl, choices=("auto", "analytic", "sampled"))
     parser.add_argument("--decoder", default=None, choices=("linear", "mlp", "conv"))
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--jit", default=None, choices=("on", "off"),
+                        help="XLA-compile the training step (default: the data "
+                             "set's, on for mnist)")
+    parser.add_argument("--steps-per-execution", type=int,
+                        default=defaults.steps_per_execution,
+                        help="training steps per compiled call (default: %(default)s)")
     parser.add_argument("--out", default="runs", help="output folder (default: runs)")
     return parser.parse_args(argv)
 
@@ -51,7 +57,8 @@ def main(argv=None):
             data=args.data, data_dir=args.data_dir, prior=prior,
             latent_dim=args.latent_dim, epochs=args.epochs, batch_size=args.batch_size,
             n_samples=args.n_samples, beta=args.beta, kl=args.kl, decoder=args.decoder,
-            seed=args.seed,
+            seed=args.seed, jit_compile=None if args.jit is None else args.jit == "on",
+            steps_per_execution=args.steps_per_execution,
         )
         print(f"training {config.name} ...", flush=True)
         try:
