@@ -336,21 +336,17 @@ class SparseVAE(keras.Model):
     def make_train_function(self, force=False):
         """Keras' train function, or the fused one (see ``keras_svae.fused``)
         when compiled with ``jit_compile=True`` and ``steps_per_execution > 1``."""
-        if self.train_function is not None and not force:
+        if can_fuse(self) and (force or self.train_function is None):
+            self.train_function = make_fused_function(self, self.train_step)
             return self.train_function
-        if not can_fuse(self):
-            return super().make_train_function(force)
-        self.train_function = make_fused_function(self, self.train_step)
-        return self.train_function
+        return super().make_train_function(force)
 
     def make_test_function(self, force=False):
         """The evaluation counterpart of ``make_train_function``."""
-        if self.test_function is not None and not force:
+        if can_fuse(self) and (force or self.test_function is None):
+            self.test_function = make_fused_function(self, self.test_step)
             return self.test_function
-        if not can_fuse(self):
-            return super().make_test_function(force)
-        self.test_function = make_fused_function(self, self.test_step)
-        return self.test_function
+        return super().make_test_function(force)
 
     def compile_from_config(self, config):
         """Recompile a loaded model with its saved optimizer (Keras skips models

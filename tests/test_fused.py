@@ -95,3 +95,14 @@ def test_fused_training_still_refuses_bad_data(patches):
     data = tf.data.Dataset.from_tensor_slices(x).batch(64)
     with pytest.raises(ValueError, match="NaN or Inf"):
         model.fit(data, epochs=1, verbose=0)
+
+
+def test_fused_validation_matches_keras_loop(patches):
+    losses = {}
+    for fuse in (True, False):
+        model, history = _trained(patches.x[:640], fuse_steps=fuse, epochs=1,
+                                  validation_data=patches.x[640:])
+        assert model.test_function is not None
+        losses[fuse] = history["val_loss"][0]
+    assert np.isfinite(losses[True])
+    assert losses[True] == pytest.approx(losses[False], rel=1e-4)
