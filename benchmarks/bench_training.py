@@ -446,7 +446,6 @@ def bench_profile(x, args, peak, say):
     sgd.compile(optimizer=keras.optimizers.SGD(1e-3))
     adam = build_model(None, z, 1, True, args.steps_per_execution, args.seed)
     svae = build_model(LAPLACE, z, 1, True, args.steps_per_execution, args.seed)
-    svae_loop = build_model(LAPLACE, z, 1, True, args.steps_per_execution, args.seed)
     # (row, what it adds, row it adds to, function)
     loops = [("1", "dense-layer matmuls only (forward + backward)", None, matmuls_only),
              ("2", "+ activations, sampling, BCE, KL; plain SGD update", "1",
@@ -454,7 +453,7 @@ def bench_profile(x, args, peak, say):
              ("3", "+ Adam with global-norm clipping (the baseline's step)", "2",
               step_loop(adam)),
              ("4", "SparseVAE laplace's step instead (TFP, closed-form KL)", "3",
-              step_loop(svae_loop))]
+              step_loop(svae))]
     seconds = {row: [] for row, *_ in loops}
     for row, _, _, fn in loops:
         fn(tf.constant(2))  # compile

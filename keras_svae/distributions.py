@@ -70,6 +70,13 @@ def check_scale(scale, what):
     return value
 
 
+def check_positive_int(value, what):
+    """Raise a ValueError unless ``value`` is an integer >= 1 (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what} must be an integer >= 1, got {value!r}.")
+    return int(value)
+
+
 def check_choice(value, choices, what):
     """Raise a ValueError naming the valid choices unless ``value`` is one of them."""
     if not isinstance(value, str) or value.lower() not in choices:

@@ -17,6 +17,7 @@ import numpy as np
 from keras_svae import evaluation, plots
 from keras_svae.callbacks import ImageSummaries
 from keras_svae.data.synthetic import synthetic_patches
+from keras_svae.distributions import check_positive_int
 from keras_svae.model import SparseVAE
 
 DATASETS = ("synthetic", "mnist", "cifar", "bsds", "toy")
@@ -75,12 +76,7 @@ class ExperimentConfig:
                 f"Unknown data set {self.data!r}. Valid choices: "
                 f"{', '.join(map(repr, DATASETS))}."
             )
-        if isinstance(self.steps_per_execution, bool) or not isinstance(
-                self.steps_per_execution, int) or self.steps_per_execution < 1:
-            raise ValueError(
-                f"steps_per_execution must be an integer >= 1, got "
-                f"{self.steps_per_execution!r}."
-            )
+        check_positive_int(self.steps_per_execution, "steps_per_execution")
         for key, value in DATASET_DEFAULTS[self.data].items():
             if getattr(self, key) is None:
                 setattr(self, key, value)

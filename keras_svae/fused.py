@@ -102,12 +102,7 @@ def make_fused_function(model, step_function):
     run = _run_steps(step_function)
     one_step = tf.function(step_function, jit_compile=True, reduce_retracing=True)
 
-    def function(iterator):
-        if not isinstance(iterator, (tf.data.Iterator, tf.distribute.DistributedIterator)):
-            logs = None
-            for _, data in zip(range(steps), iterator):  # a list of batches
-                logs = one_step(data)
-            return logs
+    def function(iterator):  # Keras' TFEpochIterator passes a tf.data iterator
         count, sizes, flat = take(iterator)
         count = int(count)
         if count == 0:

@@ -18,7 +18,7 @@ def _trained(x, fuse_steps, epochs=2, batch_size=64, steps_per_execution=4, **fi
     keras.utils.set_random_seed(0)
     model = keras_svae.SparseVAE(
         latent_dim=10, prior="laplace", decoder="linear", likelihood_scale=0.1,
-        encoder_units=(32,), seed=0, data_shape=x.shape[1:] if hasattr(x, "shape") else None,
+        encoder_units=(32,), seed=0, data_shape=x.shape[1:],
     )
     model.compile(jit_compile=True, steps_per_execution=steps_per_execution,
                   fuse_steps=fuse_steps)

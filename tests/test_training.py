@@ -102,8 +102,11 @@ def test_mnist_trains_with_xla_and_fused_steps(shared_data, tmp_path):
     assert model.jit_compile is True and model.steps_per_execution == 32
 
 
-def test_bad_steps_per_execution_is_a_clear_error():
+def test_bad_steps_per_execution_is_a_clear_error(tmp_path, capsys):
     from keras_svae.experiment import ExperimentConfig
 
     with pytest.raises(ValueError, match="steps_per_execution must be an integer >= 1"):
         ExperimentConfig(steps_per_execution=0)
+    assert train.main(["--steps-per-execution", "0", "--out", str(tmp_path)]) == 2
+    assert "steps_per_execution must be an integer >= 1" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

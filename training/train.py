@@ -53,15 +53,16 @@ def main(argv=None):
     priors = PRIORS if args.prior == "all" else (args.prior,)
     results = []
     for prior in priors:
-        config = ExperimentConfig(
-            data=args.data, data_dir=args.data_dir, prior=prior,
-            latent_dim=args.latent_dim, epochs=args.epochs, batch_size=args.batch_size,
-            n_samples=args.n_samples, beta=args.beta, kl=args.kl, decoder=args.decoder,
-            seed=args.seed, jit_compile=None if args.jit is None else args.jit == "on",
-            steps_per_execution=args.steps_per_execution,
-        )
-        print(f"training {config.name} ...", flush=True)
         try:
+            config = ExperimentConfig(
+                data=args.data, data_dir=args.data_dir, prior=prior,
+                latent_dim=args.latent_dim, epochs=args.epochs,
+                batch_size=args.batch_size, n_samples=args.n_samples, beta=args.beta,
+                kl=args.kl, decoder=args.decoder, seed=args.seed,
+                jit_compile=None if args.jit is None else args.jit == "on",
+                steps_per_execution=args.steps_per_execution,
+            )
+            print(f"training {config.name} ...", flush=True)
             results.append(run_variant(config, args.out))
         except (ValueError, FileNotFoundError) as error:
             print(f"error: {error}", file=sys.stderr)
