@@ -2,22 +2,49 @@
 
 Importing the package registers its Keras classes (so ``keras.models.load_model``
 needs no custom_objects) and the closed-form KL(Normal || Laplace) with TFP.
+
+On a device with numpy and LiteRT but no TensorFlow, only the numpy-only
+modules import (``keras_svae.export.generator``, ``keras_svae.export.sampling``,
+``keras_svae.names``, ``keras_svae.files``); everything else says it needs
+TensorFlow.
 """
 
-from keras_svae import data
-from keras_svae.distributions import PRIORS, POSTERIORS, make_posterior, make_prior
-from keras_svae.kl import KL_MODES, has_closed_form, kl_divergence
-from keras_svae.likelihoods import (
+import importlib.util
+
+from keras_svae.names import (
+    DECODERS,
+    ENCODERS,
+    KL_MODES,
     LIKELIHOODS,
-    BernoulliLikelihood,
-    GaussianLikelihood,
-    Likelihood,
-    make_likelihood,
+    POSTERIORS,
+    PRIORS,
 )
-from keras_svae.model import SparseVAE
-from keras_svae.networks import DECODERS, ENCODERS, build_decoder, build_encoder
 
 __version__ = "0.1.0"
+
+HAS_TENSORFLOW = importlib.util.find_spec("tensorflow") is not None
+
+if HAS_TENSORFLOW:
+    from keras_svae import data
+    from keras_svae.distributions import make_posterior, make_prior
+    from keras_svae.kl import has_closed_form, kl_divergence
+    from keras_svae.likelihoods import (
+        BernoulliLikelihood,
+        GaussianLikelihood,
+        Likelihood,
+        make_likelihood,
+    )
+    from keras_svae.model import SparseVAE
+    from keras_svae.networks import build_decoder, build_encoder
+else:
+
+    def __getattr__(name):
+        raise ImportError(
+            f"keras_svae.{name} needs TensorFlow, which is not installed here. "
+            "`pip install keras-svae` installs it; without it only the LiteRT "
+            "generator (keras_svae.export.generator) works."
+        )
+
 
 __all__ = [
     "BernoulliLikelihood",

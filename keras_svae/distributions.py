@@ -19,10 +19,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_svae.names import POSTERIORS, PRIORS, lookup
+from keras_svae.validation import check_scale
+
 tfd = tfp.distributions
 
-PRIORS = ("normal", "laplace", "cauchy")
-POSTERIORS = ("normal", "cauchy")
 
 _PRIOR_CLASSES = {"normal": tfd.Normal, "laplace": tfd.Laplace, "cauchy": tfd.Cauchy}
 _POSTERIOR_CLASSES = {"normal": tfd.Normal, "cauchy": tfd.Cauchy}
@@ -57,33 +58,6 @@ def _kl_normal_laplace(q, p, name=None):
             - 0.5 * math.log(2.0 * math.pi * math.e)
             + folded_mean / b
         )
-
-
-def check_scale(scale, what):
-    """Raise a ValueError unless ``scale`` is a finite positive number."""
-    try:
-        value = float(scale)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a positive number, got {scale!r}.") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{what} must be a positive finite number, got {scale!r}.")
-    return value
-
-
-def check_positive_int(value, what):
-    """Raise a ValueError unless ``value`` is an integer >= 1 (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be an integer >= 1, got {value!r}.")
-    return int(value)
-
-
-def check_choice(value, choices, what):
-    """Raise a ValueError naming the valid choices unless ``value`` is one of them."""
-    if not isinstance(value, str) or value.lower() not in choices:
-        raise ValueError(
-            f"Unknown {what} {value!r}. Valid choices: {', '.join(map(repr, choices))}."
-        )
-    return value.lower()
 
 
 def _as_vector_distribution(distribution, latent_dim, what):
@@ -132,7 +106,7 @@ def make_prior(prior, latent_dim, scale=1.0, dtype="float32"):
         return _as_vector_distribution(prior, latent_dim, "prior")
     if callable(prior):
         return _as_vector_distribution(prior(latent_dim, dtype), latent_dim, "prior")
-    name = check_choice(prior, PRIORS, "prior")
+    name = lookup(prior, PRIORS, "prior")
     scale = check_scale(scale, "prior_scale")
     loc = tf.zeros([latent_dim], dtype=dtype)
     base = _PRIOR_CLASSES[name](loc=loc, scale=tf.cast(scale, dtype))
@@ -141,7 +115,7 @@ def make_prior(prior, latent_dim, scale=1.0, dtype="float32"):
 
 def make_posterior(posterior, loc, scale):
     """Build q(z given x) = Independent(family(loc, scale)) over the latent axis."""
-    name = check_choice(posterior, POSTERIORS, "posterior")
+    name = lookup(posterior, POSTERIORS, "posterior")
     return tfd.Independent(
         _POSTERIOR_CLASSES[name](loc=loc, scale=scale), reinterpreted_batch_ndims=1
     )

@@ -17,7 +17,7 @@ import numpy as np
 from keras_svae import evaluation, plots
 from keras_svae.callbacks import ImageSummaries
 from keras_svae.data.synthetic import synthetic_patches
-from keras_svae.distributions import check_positive_int
+from keras_svae.validation import check_positive_int
 from keras_svae.model import SparseVAE
 
 DATASETS = ("synthetic", "mnist", "cifar", "bsds", "toy")

@@ -8,11 +8,10 @@ stays an unbiased estimate of the negative ELBO and its gradient flows through z
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from keras_svae.distributions import check_choice
+from keras_svae.names import KL_MODES, lookup
 
 tfd = tfp.distributions
 
-KL_MODES = ("auto", "analytic", "sampled")
 
 
 def _family(distribution):
@@ -44,7 +43,7 @@ def kl_divergence(q, p, z=None, mode="auto"):
     Returns:
         A [batch] tensor.
     """
-    mode = check_choice(mode, KL_MODES, "kl mode")
+    mode = lookup(mode, KL_MODES, "kl mode")
     if mode != "sampled":
         try:
             return tfd.kl_divergence(q, p)

@@ -12,11 +12,11 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from keras_svae.distributions import check_choice, check_scale
+from keras_svae.names import LIKELIHOODS, lookup
+from keras_svae.validation import check_scale
 
 tfd = tfp.distributions
 
-LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 class Likelihood(keras.layers.Layer):
@@ -126,7 +126,7 @@ def make_likelihood(likelihood, scale=1.0, learn_scale=False):
     """A likelihood layer from a name ("bernoulli", "gaussian") or a Likelihood."""
     if isinstance(likelihood, Likelihood):
         return likelihood
-    name = check_choice(likelihood, LIKELIHOODS, "likelihood")
+    name = lookup(likelihood, LIKELIHOODS, "likelihood")
     if name == "bernoulli":
         return BernoulliLikelihood()
     return GaussianLikelihood(scale=scale, learn_scale=learn_scale)

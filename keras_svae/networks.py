@@ -9,10 +9,8 @@ import math
 
 import keras
 
-from keras_svae.distributions import check_choice
+from keras_svae.names import DECODERS, ENCODERS, lookup
 
-ENCODERS = ("mlp", "conv")
-DECODERS = ("mlp", "linear", "conv")
 
 
 def _initializer(seed, index):
@@ -31,7 +29,7 @@ def _check_conv_shape(data_shape):
 
 def build_encoder(kind, data_shape, latent_dim, hidden_units=(256, 128), seed=None):
     """Return an encoder network (a Sequential) by name: "mlp" or "conv"."""
-    kind = check_choice(kind, ENCODERS, "encoder")
+    kind = lookup(kind, ENCODERS, "encoder")
     layers = []
     if kind == "conv":
         _check_conv_shape(data_shape)
@@ -62,7 +60,7 @@ def build_decoder(kind, data_shape, latent_dim, hidden_units=(128, 256), seed=No
     "linear" is the sparse-coding generative model x = A z + b: its kernel's rows
     are the patterns (basis functions) that each latent variable adds to x.
     """
-    kind = check_choice(kind, DECODERS, "decoder")
+    kind = lookup(kind, DECODERS, "decoder")
     data_shape = tuple(data_shape)
     size = math.prod(data_shape)
     seed = None if seed is None else seed + 1000

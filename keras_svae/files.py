@@ -1,0 +1,119 @@
+"""Atomic writes: a file or folder appears complete at its final path, or not at all.
+
+Everything the library writes (models, figures, metrics, exports) goes through
+``atomic_path``: the content is written to a hidden temporary path beside the
+target and renamed onto it only when complete, so a crash or a failed write
+never leaves a half-written file and never destroys an existing good one.
+
+This module needs only the standard library (the numpy-only LiteRT generator
+uses it on devices without TensorFlow).
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# Hidden temporary names start with this, so leftovers of a killed process can
+# be recognised (and removed) by the next run: ``.<name>.partial-<random>``.
+PARTIAL_MARK = ".partial-"
+
+
+@contextlib.contextmanager
+def atomic_path(path, directory=False):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    If the block raises, the temporary file or folder is removed and an
+    existing ``path`` is left untouched. A folder target replaces an existing
+    folder only once the new one is complete.
+
+    Args:
+        path: the final file (or folder, with ``directory=True``).
+        directory: yield an (empty, created) temporary folder instead of a
+            file name.
+
+    Example:
+        >>> with atomic_path("model.keras") as temporary:
+        ...     model.save(temporary)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{path.name}{PARTIAL_MARK}"
+    if directory:
+        temporary = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
+        temporary.chmod(0o755)
+    else:
+        descriptor, name = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
+        os.close(descriptor)
+        temporary = Path(name)
+        temporary.unlink()  # writers such as model.save expect to create the file
+    try:
+        yield temporary
+        if not temporary.exists():
+            raise FileNotFoundError(f"Nothing was written to {temporary} for {path}.")
+        if directory:
+            _replace_folder(temporary, path)
+        else:
+            temporary.chmod(0o644)
+            os.replace(temporary, path)
+    finally:
+        remove(temporary)
+
+
+def _replace_folder(temporary, path):
+    """Rename a finished folder onto ``path``, replacing an existing folder."""
+    old = None
+    if path.exists() or path.is_symlink():
+        if not path.is_dir():
+            raise NotADirectoryError(f"{path} exists and is not a folder.")
+        old = path.with_name(f".{path.name}{PARTIAL_MARK}old-{os.getpid()}")
+        remove(old)
+        os.replace(path, old)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        if old is not None:
+            os.replace(old, path)
+        raise
+    if old is not None:
+        remove(old)
+
+
+def remove(path):
+    """Delete a file or folder if it exists."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_partials(folder):
+    """Delete the temporary files and folders that killed runs left in
+    ``folder`` (names containing ``PARTIAL_MARK``). Returns what was removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    leftovers = sorted(p for p in folder.iterdir() if p.name.startswith(".") and PARTIAL_MARK in p.name)
+    for path in leftovers:
+        remove(path)
+    return leftovers
+
+
+def write_bytes(path, data):
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path, text):
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path, value):
+    """Write ``value`` as indented JSON to ``path`` atomically."""
+    return write_text(path, json.dumps(value, indent=2, default=float) + "\n")
