@@ -15,7 +15,6 @@ Importing this module registers KL(Normal || Laplace) with TFP, so
 import math
 
 import keras
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -68,8 +67,7 @@ def _as_vector_distribution(distribution, latent_dim, what):
     """
     if not isinstance(distribution, tfd.Distribution):
         raise ValueError(
-            f"{what} must be a tfp.distributions.Distribution, got "
-            f"{type(distribution).__name__}."
+            f"{what} must be a tfp.distributions.Distribution, got {type(distribution).__name__}."
         )
     event = distribution.event_shape
     batch = distribution.batch_shape
@@ -102,10 +100,16 @@ def make_prior(prior, latent_dim, scale=1.0, dtype="float32"):
         >>> make_prior("laplace", 10).sample(3).shape
         TensorShape([3, 10])
     """
-    if isinstance(prior, tfd.Distribution):
-        return _as_vector_distribution(prior, latent_dim, "prior")
-    if callable(prior):
-        return _as_vector_distribution(prior(latent_dim, dtype), latent_dim, "prior")
+    if isinstance(prior, tfd.Distribution) or callable(prior):
+        distribution = prior if isinstance(prior, tfd.Distribution) else prior(latent_dim, dtype)
+        distribution = _as_vector_distribution(distribution, latent_dim, "prior")
+        if distribution.dtype != tf.as_dtype(dtype):
+            raise ValueError(
+                f"The prior has dtype {distribution.dtype.name}, but the model computes in "
+                f"{tf.as_dtype(dtype).name}. Build it with {tf.as_dtype(dtype).name} parameters, "
+                "e.g. tfd.Laplace(tf.zeros(latent_dim), 1.0)."
+            )
+        return distribution
     name = lookup(prior, PRIORS, "prior")
     scale = check_scale(scale, "prior_scale")
     loc = tf.zeros([latent_dim], dtype=dtype)

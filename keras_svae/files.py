@@ -96,7 +96,9 @@ def remove_partials(folder):
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    leftovers = sorted(p for p in folder.iterdir() if p.name.startswith(".") and PARTIAL_MARK in p.name)
+    leftovers = sorted(
+        p for p in folder.iterdir() if p.name.startswith(".") and PARTIAL_MARK in p.name
+    )
     for path in leftovers:
         remove(path)
     return leftovers

@@ -40,7 +40,10 @@ def _take_batches(steps):
         specs = tf.nest.flatten(iterator.element_spec)
         arrays = [
             tf.TensorArray(
-                spec.dtype, size=0, dynamic_size=True, infer_shape=False,
+                spec.dtype,
+                size=0,
+                dynamic_size=True,
+                infer_shape=False,
                 element_shape=tf.TensorShape([None]).concatenate(spec.shape[1:]),
             )
             for spec in specs
@@ -52,11 +55,9 @@ def _take_batches(steps):
 
         def store(i, next_element, arrays, sizes):
             flat = tf.nest.flatten(next_element.get_value())
-            arrays = [a.write(i, t) for a, t in zip(arrays, flat)]
+            arrays = [a.write(i, t) for a, t in zip(arrays, flat, strict=True)]
             sizes = sizes.write(i, tf.shape(flat[0])[0])
-            following = tf.cond(
-                i + 1 < steps, iterator.get_next_as_optional, lambda: next_element
-            )
+            following = tf.cond(i + 1 < steps, iterator.get_next_as_optional, lambda: next_element)
             return i + 1, following, arrays, sizes
 
         count, _, arrays, sizes = tf.while_loop(
@@ -94,6 +95,23 @@ def _pad_to(stacked, steps):
     return tf.pad(stacked, [[0, missing]] + [[0, 0]] * (stacked.shape.rank - 1))
 
 
+class FusedExecution:
+    """Model mixin: Keras' train and test functions, or the fused ones when
+    compiled with ``jit_compile=True`` and ``steps_per_execution > 1``."""
+
+    def make_train_function(self, force=False):
+        if can_fuse(self) and (force or self.train_function is None):
+            self.train_function = make_fused_function(self, self.train_step)
+            return self.train_function
+        return super().make_train_function(force)
+
+    def make_test_function(self, force=False):
+        if can_fuse(self) and (force or self.test_function is None):
+            self.test_function = make_fused_function(self, self.test_step)
+            return self.test_function
+        return super().make_test_function(force)
+
+
 def make_fused_function(model, step_function):
     """A replacement for Keras' train (or test) function: ``f(iterator)``
     runs up to ``model.steps_per_execution`` steps and returns the last logs."""
@@ -111,8 +129,9 @@ def make_fused_function(model, step_function):
         sizes = sizes.numpy().tolist()
         run_length = next((i for i, s in enumerate(sizes) if s != sizes[0]), count)
         if run_length == count:  # the usual case: one reshape, no copy
-            stacked = [tf.reshape(t, tf.concat([[count, sizes[0]], tf.shape(t)[1:]], 0))
-                       for t in flat]
+            stacked = [
+                tf.reshape(t, tf.concat([[count, sizes[0]], tf.shape(t)[1:]], 0)) for t in flat
+            ]
             rest = []
         else:
             pieces = [tf.split(t, sizes) for t in flat]

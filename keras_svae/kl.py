@@ -13,7 +13,6 @@ from keras_svae.names import KL_MODES, lookup
 tfd = tfp.distributions
 
 
-
 def _family(distribution):
     """The name of the factorised family inside an Independent wrapper."""
     inner = getattr(distribution, "distribution", distribution)

@@ -13,10 +13,14 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from keras_svae.names import LIKELIHOODS, lookup
-from keras_svae.validation import check_scale
+from keras_svae.validation import (
+    MAX_DATA_MAGNITUDE,
+    check_data_array,
+    check_scale,
+    data_error_message,
+)
 
 tfd = tfp.distributions
-
 
 
 class Likelihood(keras.layers.Layer):
@@ -34,8 +38,40 @@ class Likelihood(keras.layers.Layer):
         """The expected data value given decoder outputs (what figures show)."""
         raise NotImplementedError
 
-    def check_data(self, x):
-        """Raise a ValueError if numpy data cannot come from this likelihood."""
+    def check_array(self, x):
+        """Return numpy data ``x`` checked for this likelihood: finite, not so
+        large that float32 overflows, and (in subclasses) in the likelihood's
+        support. Raises a ValueError that names the fix."""
+        return check_data_array(x)
+
+    def check_tensor(self, x):
+        """The same checks as ``check_array`` as TF ops, for data flowing through
+        a ``tf.data`` pipeline: returns ``x`` with the checks as control
+        dependencies (a failed check raises when the element is produced)."""
+        x32 = tf.cast(x, tf.float32)
+        checks = [
+            tf.debugging.assert_all_finite(
+                x32,
+                data_error_message(
+                    "The data contains NaN or Inf values. Remove or impute them before training."
+                ),
+            ),
+            tf.debugging.assert_less_equal(
+                tf.reduce_max(tf.abs(x32)),
+                tf.constant(MAX_DATA_MAGNITUDE, tf.float32),
+                message=data_error_message(
+                    f"The data exceeds |x| = {MAX_DATA_MAGNITUDE:g}, where float32 losses and "
+                    "gradients overflow. Standardise or rescale it (e.g. x / x.std())."
+                ),
+            ),
+            *self.support_checks(x32),
+        ]
+        with tf.control_dependencies(checks):
+            return tf.identity(x)
+
+    def support_checks(self, x):
+        """TF assertions that float32 data ``x`` lies in the likelihood's support."""
+        return []
 
     def call(self, outputs):
         return self.mean(outputs)
@@ -66,7 +102,8 @@ class BernoulliLikelihood(Likelihood):
     def mean(self, outputs):
         return keras.ops.sigmoid(outputs)
 
-    def check_data(self, x):
+    def check_array(self, x):
+        x = super().check_array(x)
         low, high = float(np.min(x)), float(np.max(x))
         if low < 0.0 or high > 1.0:
             raise ValueError(
@@ -74,6 +111,19 @@ class BernoulliLikelihood(Likelihood):
                 f"[{low:g}, {high:g}]. Scale it to [0, 1] (e.g. divide pixels by "
                 "255) or use likelihood='gaussian'."
             )
+        return x
+
+    def support_checks(self, x):
+        return [
+            tf.debugging.assert_less_equal(
+                tf.reduce_max(tf.abs(x - 0.5)),
+                0.5,
+                message=data_error_message(
+                    "likelihood='bernoulli' needs data in [0, 1]. Scale it to [0, 1] (e.g. "
+                    "divide pixels by 255) or use likelihood='gaussian'."
+                ),
+            )
+        ]
 
 
 @keras.saving.register_keras_serializable(package="keras_svae")

@@ -4,46 +4,30 @@ The loss is the negative ELBO per example,
 
     -E_q[log p(x given z)] + beta * KL(q(z given x) || p(z)),
 
-averaged over the batch. The expectation uses ``n_samples`` reparameterised
-draws z from one posterior object; the KL is TFP's closed form where one is
-registered and otherwise is estimated from those same draws.
+averaged over the batch (weighted by ``sample_weight`` when given). The
+expectation uses ``n_samples`` reparameterised draws z from one posterior
+object; the KL is TFP's closed form where one is registered and otherwise is
+estimated from those same draws.
 """
 
-import re
+from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
-import keras
 
-from keras_svae.distributions import (
-    POSTERIORS,
-    check_choice,
-    check_positive_int,
-    check_scale,
-    make_posterior,
-    make_prior,
-    positive_scale,
-)
-from keras_svae.fused import can_fuse, make_fused_function
-from keras_svae.kl import KL_MODES, has_closed_form, kl_divergence
+from keras_svae import validation
+from keras_svae.distributions import make_posterior, make_prior, positive_scale
+from keras_svae.files import atomic_path
+from keras_svae.fused import FusedExecution
+from keras_svae.kl import has_closed_form, kl_divergence
 from keras_svae.likelihoods import make_likelihood
-from keras_svae.networks import build_decoder, build_encoder
+from keras_svae.names import KL_MODES, POSTERIORS, lookup, paper_posterior
+from keras_svae.networks import make_networks
+from keras_svae.validation import check_number, check_positive_int, check_scale
 
 tfd = tfp.distributions
-
-# Marks our data checks inside tf.data so fit() can turn them into ValueErrors.
-_DATA_CHECK = "keras_svae data check"
-
-# The posterior family that the paper pairs with each named prior.
-_PAPER_POSTERIOR = {"normal": "normal", "laplace": "normal", "cauchy": "cauchy"}
-
-
-def _first(data):
-    """The inputs x of a batch that may be x, (x,), (x, y) or (x, y, weights)."""
-    if isinstance(data, (tuple, list)):
-        return data[0]
-    return data
 
 
 def _serialize(value):
@@ -67,7 +51,7 @@ def _deserialize(value):
 
 
 @keras.saving.register_keras_serializable(package="keras_svae")
-class SparseVAE(keras.Model):
+class SparseVAE(FusedExecution, keras.Model):
     """A variational auto-encoder with a sparsity-promoting prior.
 
     Args:
@@ -125,18 +109,14 @@ class SparseVAE(keras.Model):
         super().__init__(**kwargs)
         self.latent_dim = check_positive_int(latent_dim, "latent_dim")
         self.n_samples = check_positive_int(n_samples, "n_samples")
-        if not np.isfinite(beta) or beta < 0:
-            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}.")
-        self.beta = float(beta)
-        self.kl_mode = check_choice(kl, KL_MODES, "kl mode")
-        self.prior_spec = prior
+        self.beta = check_number(beta, "beta", minimum=0.0)
+        self.kl_mode = lookup(kl, KL_MODES, "kl mode")
         self.prior_scale = check_scale(prior_scale, "prior_scale")
         self.prior = make_prior(prior, self.latent_dim, self.prior_scale)
+        self.prior_spec = prior.lower() if isinstance(prior, str) else prior
         if posterior is None:
-            posterior = _PAPER_POSTERIOR.get(prior, "normal") if isinstance(
-                prior, str
-            ) else "normal"
-        self.posterior_family = check_choice(posterior, POSTERIORS, "posterior")
+            posterior = paper_posterior(prior)
+        self.posterior_family = lookup(posterior, POSTERIORS, "posterior")
         self.likelihood_scale = check_scale(likelihood_scale, "likelihood_scale")
         self.learn_likelihood_scale = bool(learn_likelihood_scale)
         self.likelihood = make_likelihood(
@@ -177,50 +157,29 @@ class SparseVAE(keras.Model):
     def build(self, input_shape):
         data_shape = tuple(int(d) for d in input_shape[1:])
         if self.data_shape is not None:
-            self._check_shape(data_shape)
+            validation.check_example_shape(data_shape, self.data_shape)
             return
         if not data_shape or any(d < 1 for d in data_shape):
             raise ValueError(f"Each example needs a known shape, got {data_shape}.")
         self.data_shape = data_shape
-        if isinstance(self.encoder_spec, str):
-            self.encoder = build_encoder(
-                self.encoder_spec, data_shape, self.latent_dim, self.encoder_units,
-                self.seed,
-            )
-        else:
-            self.encoder = self.encoder_spec
-        if isinstance(self.decoder_spec, str):
-            self.decoder = build_decoder(
-                self.decoder_spec, data_shape, self.latent_dim, self.decoder_units,
-                self.seed,
-            )
-        else:
-            self.decoder = self.decoder_spec
-        params = self.encoder.compute_output_shape((None, *data_shape))
-        if tuple(params[1:]) != (2 * self.latent_dim,):
-            raise ValueError(
-                f"The encoder must output shape (batch, {2 * self.latent_dim}) "
-                f"(location and scale of {self.latent_dim} latents); it outputs "
-                f"{tuple(params)}."
-            )
-        self.encoder.build((None, *data_shape))
-        self.decoder.build((None, self.latent_dim))
-        outputs = self.decoder.compute_output_shape((None, self.latent_dim))
-        if tuple(outputs[1:]) != data_shape:
-            raise ValueError(
-                f"The decoder must output the data shape {data_shape}; it outputs "
-                f"{tuple(outputs[1:])}."
-            )
+        self.encoder, self.decoder = make_networks(
+            self.encoder_spec,
+            self.decoder_spec,
+            data_shape,
+            self.latent_dim,
+            self.encoder_units,
+            self.decoder_units,
+            self.seed,
+        )
         self.likelihood.build((None, *data_shape))
         self.built = True
 
-    def _check_shape(self, shape):
-        shape = tuple(shape)
-        if self.data_shape is not None and shape != self.data_shape:
+    def _check_built(self, what):
+        if self.encoder is None:
             raise ValueError(
-                f"Input examples have shape {shape}, but this model was built for "
-                f"examples of shape {self.data_shape}. Reshape the data, or build a "
-                "new model for this shape."
+                f"This SparseVAE is not built yet, so it cannot {what}: its networks are "
+                "made for the data's shape. Pass data_shape= to SparseVAE, call "
+                "model.build((None, *data_shape)), or fit it first."
             )
 
     def get_build_config(self):
@@ -229,7 +188,8 @@ class SparseVAE(keras.Model):
     # ---------------------------------------------------------------- inference
     def posterior(self, x, training=False):
         """q(z given x) for a batch of inputs x (a tensor)."""
-        self._check_shape(x.shape[1:])
+        validation.check_example_shape(x.shape[1:], self.data_shape)
+        self._check_built("encode data")
         params = self.encoder(x, training=training)
         loc, raw_scale = tf.split(params, 2, axis=-1)
         return make_posterior(self.posterior_family, loc, positive_scale(raw_scale))
@@ -246,11 +206,10 @@ class SparseVAE(keras.Model):
 
     def decode(self, z):
         """Return the likelihood's mean (the expected data) for latents z."""
+        self._check_built("decode")
         z = tf.convert_to_tensor(z, dtype=self.compute_dtype)
         if z.shape.rank != 2 or z.shape[-1] != self.latent_dim:
-            raise ValueError(
-                f"z must have shape (n, {self.latent_dim}), got {tuple(z.shape)}."
-            )
+            raise ValueError(f"z must have shape (n, {self.latent_dim}), got {tuple(z.shape)}.")
         return self.likelihood.mean(self.decoder(z))
 
     def reconstruct(self, x):
@@ -260,6 +219,7 @@ class SparseVAE(keras.Model):
     def sample(self, n, seed=None):
         """Decode ``n`` draws from the prior; ``seed`` (int) makes them repeatable."""
         n = check_positive_int(n, "n")
+        self._check_built("sample")
         if seed is None:
             seed = tf.cast(self.seed_generator.next(), tf.int32)
         else:
@@ -280,32 +240,36 @@ class SparseVAE(keras.Model):
         kl = kl_divergence(q, self.prior, z, mode=mode)
         return reconstruction, kl
 
-    def _step_losses(self, data, training):
-        x = tf.cast(_first(data), self.compute_dtype)
+    def _step(self, data, training):
+        """The batch's loss to minimise, and the metrics updated with the
+        per-example terms (weighted), so an epoch's numbers are per-example
+        means over all its examples, not means of batch means."""
+        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x = tf.cast(x, self.compute_dtype)
         reconstruction, kl = self.elbo_terms(x, training=training)
-        reconstruction = tf.reduce_mean(reconstruction)
-        kl = tf.reduce_mean(kl)
-        loss = reconstruction + self.beta * kl
+        per_example = reconstruction + self.beta * kl
+        if sample_weight is None:
+            weights = tf.ones_like(per_example)
+        else:
+            weights = tf.reshape(tf.cast(sample_weight, per_example.dtype), [-1])
+        loss = tf.math.divide_no_nan(tf.reduce_sum(weights * per_example), tf.reduce_sum(weights))
         if self.losses:
             loss = loss + tf.add_n(self.losses)
-        return loss, reconstruction, kl
-
-    def _update_metrics(self, loss, reconstruction, kl):
-        self.loss_tracker.update_state(loss)
-        self.reconstruction_tracker.update_state(reconstruction)
-        self.kl_tracker.update_state(kl)
-        return {m.name: m.result() for m in self.metrics}
+        self.loss_tracker.update_state(per_example, sample_weight=weights)
+        self.reconstruction_tracker.update_state(reconstruction, sample_weight=weights)
+        self.kl_tracker.update_state(kl, sample_weight=weights)
+        return loss
 
     def train_step(self, data):
         with tf.GradientTape() as tape:
-            loss, reconstruction, kl = self._step_losses(data, training=True)
+            loss = self._step(data, training=True)
         gradients = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
-        return self._update_metrics(loss, reconstruction, kl)
+        return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data):
-        loss, reconstruction, kl = self._step_losses(data, training=False)
-        return self._update_metrics(loss, reconstruction, kl)
+        self._step(data, training=False)
+        return {m.name: m.result() for m in self.metrics}
 
     @property
     def metrics(self):
@@ -322,26 +286,24 @@ class SparseVAE(keras.Model):
         an execution run as one XLA computation (``keras_svae.fused``; 1.12x to
         1.30x Keras' per-step XLA loop in the MNIST benchmark, BENCHMARKS.md);
         ``fuse_steps=False`` keeps Keras' loop.
+
+        ``loss``, ``metrics`` and their weights are refused: the loss is the
+        negative ELBO, and the model reports ``loss``, ``reconstruction`` and
+        ``kl``; other numbers come from ``keras_svae.evaluation``.
         """
+        for name in ("loss", "metrics", "weighted_metrics", "loss_weights"):
+            if kwargs.get(name) is not None:
+                raise ValueError(
+                    f"SparseVAE.compile takes no {name}=: the loss is the negative ELBO and "
+                    "the model reports loss, reconstruction and kl itself. Compute other "
+                    "numbers after training with keras_svae.evaluation."
+                )
+        if "steps_per_execution" in kwargs:
+            check_positive_int(kwargs["steps_per_execution"], "steps_per_execution")
         if optimizer is None:
             optimizer = keras.optimizers.Adam(learning_rate=1e-3, global_clipnorm=10.0)
         self.fuse_steps = bool(fuse_steps)
         super().compile(optimizer=optimizer, **kwargs)
-
-    def make_train_function(self, force=False):
-        """Keras' train function, or the fused one (see ``keras_svae.fused``)
-        when compiled with ``jit_compile=True`` and ``steps_per_execution > 1``."""
-        if can_fuse(self) and (force or self.train_function is None):
-            self.train_function = make_fused_function(self, self.train_step)
-            return self.train_function
-        return super().make_train_function(force)
-
-    def make_test_function(self, force=False):
-        """The evaluation counterpart of ``make_train_function``."""
-        if can_fuse(self) and (force or self.test_function is None):
-            self.test_function = make_fused_function(self, self.test_step)
-            return self.test_function
-        return super().make_test_function(force)
 
     def compile_from_config(self, config):
         """Recompile a loaded model with its saved optimizer (Keras skips models
@@ -349,106 +311,87 @@ class SparseVAE(keras.Model):
         self.compile(**keras.saving.deserialize_keras_object(config))
         self.optimizer.build(self.trainable_variables)
 
-    # ------------------------------------------------------- input validation
-    def _check_array(self, x):
-        """Refuse numpy data the model cannot use, before it becomes a NaN loss."""
-        x = np.asarray(x)
-        if not np.issubdtype(x.dtype, np.number):
-            raise ValueError(f"Data must be numeric, got dtype {x.dtype}.")
-        bad = x.size - int(np.count_nonzero(np.isfinite(x)))
-        if bad:
-            raise ValueError(
-                f"The data contains {bad} NaN or Inf values. Remove or impute them "
-                "before training (e.g. np.nan_to_num, or drop those examples)."
-            )
-        if x.ndim < 2:
-            raise ValueError(
-                f"Data must have a batch axis and at least one data axis, got shape "
-                f"{x.shape}."
-            )
-        self._check_shape(x.shape[1:])
-        self.likelihood.check_data(x)
-        return x
+    # ---------------------------------------------------------------- saving
+    def save(self, filepath, overwrite=True, **kwargs):
+        """``keras.Model.save``, written to a temporary file beside ``filepath``
+        and renamed onto it when complete: a failed save leaves an existing
+        file untouched."""
+        if not overwrite and Path(filepath).exists():
+            raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
+        with atomic_path(filepath) as temporary:
+            super().save(temporary, **kwargs)
 
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """``keras.Model.save_weights``, atomically like ``save``."""
+        if not overwrite and Path(filepath).exists():
+            raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
+        with atomic_path(filepath) as temporary:
+            super().save_weights(temporary, **kwargs)
+
+    # ------------------------------------------------------------------ data
     def _as_input(self, x):
+        """A float tensor of examples for encode/reconstruct, checked like
+        training data (shape, finite values, the likelihood's support)."""
+        if isinstance(x, tf.data.Dataset):
+            raise ValueError(
+                "encode() takes an array or tensor of examples, not a tf.data.Dataset. "
+                "Iterate the dataset and encode each batch."
+            )
+        if tf.is_tensor(x) and not tf.executing_eagerly():
+            return tf.cast(x, self.compute_dtype)  # symbolic: checked by its producer
+        x = self.likelihood.check_array(np.asarray(x))
         self._build_for(x)
-        if isinstance(x, np.ndarray):
-            x = self._check_array(x)
-        return tf.cast(tf.convert_to_tensor(x), self.compute_dtype)
-
-    def _checked_dataset(self, dataset):
-        """Add in-pipeline checks for non-finite values and the likelihood's range."""
-        spec = _first(dataset.element_spec)
-        if spec.shape.rank is not None and spec.shape.rank >= 2:
-            self._check_shape(spec.shape[1:])
-        bernoulli = self.likelihood.name.startswith("bernoulli")
-
-        def check(*element):
-            x = element[0]
-            checks = [
-                tf.debugging.assert_all_finite(
-                    tf.cast(x, tf.float32),
-                    f"{_DATA_CHECK}: the data contains NaN or Inf values. Remove or "
-                    "impute them before training.",
-                )
-            ]
-            if bernoulli:
-                checks.append(
-                    tf.debugging.assert_less_equal(
-                        tf.reduce_max(tf.abs(tf.cast(x, tf.float32) - 0.5)),
-                        0.5,
-                        message=f"{_DATA_CHECK}: likelihood='bernoulli' needs data "
-                        "in [0, 1]. Scale it to [0, 1] or use likelihood='gaussian'.",
-                    )
-                )
-            with tf.control_dependencies(checks):
-                x = tf.identity(x)
-            return x if len(element) == 1 else (x, *element[1:])
-
-        return dataset.map(check, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-
-    def _validated(self, data):
-        if data is None:
-            return None
-        if isinstance(data, tf.data.Dataset):
-            return self._checked_dataset(data)
-        if isinstance(data, (tuple, list)):
-            return type(data)(self._validated(item) if i == 0 else item
-                              for i, item in enumerate(data))
-        if isinstance(data, (np.ndarray, tf.Tensor)):
-            return self._check_array(data)
-        return data
-
-    def _run_checked(self, method, x, **kwargs):
-        try:
-            return method(x, **kwargs)
-        except tf.errors.InvalidArgumentError as error:
-            found = re.search(_DATA_CHECK + r": (.*?\.)(?:\]| :)", str(error))
-            if found:
-                raise ValueError(found.group(1).replace("\\'", "'")) from None
-            raise
+        self._check_built("encode data")
+        validation.check_example_shape(x.shape[1:], self.data_shape)
+        return tf.convert_to_tensor(x, dtype=self.compute_dtype)
 
     def _build_for(self, data):
         """Build from the shape of the first data seen (array or dataset)."""
         if self.built or data is None:
             return
         if isinstance(data, tf.data.Dataset):
-            shape = _first(data.element_spec).shape
+            spec = data.element_spec
+            shape = (spec[0] if isinstance(spec, (tuple, list)) else spec).shape
+            shape = tuple(shape) if shape.rank is not None else ()
         else:
-            shape = np.shape(_first(data) if isinstance(data, (tuple, list)) else data)
-        if len(shape) >= 2 and None not in tuple(shape)[1:]:
+            shape = np.shape(data)
+        if len(shape) >= 2 and None not in shape[1:]:
             self.build(tuple(shape))
 
-    def fit(self, x=None, y=None, validation_data=None, **kwargs):
-        """``keras.Model.fit`` after checking the data (see ``_check_array``)."""
+    def _run(self, method, x, y, kwargs):
+        validation.check_fit_arguments(x, y, kwargs)
         self._build_for(x)
-        kwargs["validation_data"] = self._validated(validation_data)
-        return self._run_checked(super().fit, self._validated(x), y=y, **kwargs)
+        x, target, weights = validation.checked_data(
+            x, kwargs.pop("sample_weight", None), self.likelihood, self.data_shape
+        )
+        try:
+            result = method(x, target, sample_weight=weights, **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            converted = validation.data_error(error)
+            if converted is None:
+                raise
+            raise converted from None
+        return result
+
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        """``keras.Model.fit`` on examples x (an array or a batched
+        ``tf.data.Dataset``), after checking them: finite, of the model's
+        shape, in the likelihood's support. ``sample_weight`` (arrays) weighs
+        each example's reconstruction and KL. Arguments a SparseVAE cannot
+        honour (y, class_weight, non-positive sizes) raise a ValueError."""
+        kwargs["validation_data"] = validation.checked_validation_data(
+            validation_data, self.likelihood, self.data_shape
+        )
+        history = self._run(super().fit, x, y, kwargs)
+        if kwargs.get("epochs", 1) and not history.history:
+            raise ValueError("The data yielded no batches, so nothing was trained.")
+        return history
 
     def evaluate(self, x=None, y=None, **kwargs):
-        """``keras.Model.evaluate`` after the same data checks as ``fit``."""
-        self._build_for(x)
-        return self._run_checked(super().evaluate, self._validated(x), y=y, **kwargs)
+        """``keras.Model.evaluate`` after the same checks as ``fit``; the
+        numbers are per-example means over all of x (weighted by
+        ``sample_weight``)."""
+        return self._run(super().evaluate, x, y, kwargs)
 
     # ---------------------------------------------------------------- config
     def get_config(self):

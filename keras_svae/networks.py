@@ -12,7 +12,6 @@ import keras
 from keras_svae.names import DECODERS, ENCODERS, lookup
 
 
-
 def _initializer(seed, index):
     """A Glorot initializer whose seed derives from the model's seed."""
     return keras.initializers.GlorotUniform(seed=None if seed is None else seed + index)
@@ -36,7 +35,11 @@ def build_encoder(kind, data_shape, latent_dim, hidden_units=(256, 128), seed=No
         for i, filters in enumerate((32, 64)):
             layers.append(
                 keras.layers.Conv2D(
-                    filters, 3, strides=2, padding="same", activation="relu",
+                    filters,
+                    3,
+                    strides=2,
+                    padding="same",
+                    activation="relu",
                     kernel_initializer=_initializer(seed, i),
                 )
             )
@@ -48,9 +51,7 @@ def build_encoder(kind, data_shape, latent_dim, hidden_units=(256, 128), seed=No
                     units, activation="relu", kernel_initializer=_initializer(seed, i)
                 )
             )
-    layers.append(
-        keras.layers.Dense(2 * latent_dim, kernel_initializer=_initializer(seed, 100))
-    )
+    layers.append(keras.layers.Dense(2 * latent_dim, kernel_initializer=_initializer(seed, 100)))
     return keras.Sequential(layers, name="encoder")
 
 
@@ -70,7 +71,8 @@ def build_decoder(kind, data_shape, latent_dim, hidden_units=(128, 256), seed=No
         height, width, channels = data_shape
         layers += [
             keras.layers.Dense(
-                (height // 4) * (width // 4) * 64, activation="relu",
+                (height // 4) * (width // 4) * 64,
+                activation="relu",
                 kernel_initializer=_initializer(seed, 0),
             ),
             keras.layers.Reshape((height // 4, width // 4, 64)),
@@ -78,7 +80,11 @@ def build_decoder(kind, data_shape, latent_dim, hidden_units=(128, 256), seed=No
         for i, filters in enumerate((64, 32)):
             layers.append(
                 keras.layers.Conv2DTranspose(
-                    filters, 3, strides=2, padding="same", activation="relu",
+                    filters,
+                    3,
+                    strides=2,
+                    padding="same",
+                    activation="relu",
                     kernel_initializer=_initializer(seed, i + 1),
                 )
             )
@@ -100,3 +106,28 @@ def build_decoder(kind, data_shape, latent_dim, hidden_units=(128, 256), seed=No
         keras.layers.Reshape(data_shape),
     ]
     return keras.Sequential(layers, name="decoder")
+
+
+def make_networks(encoder, decoder, data_shape, latent_dim, encoder_units, decoder_units, seed):
+    """The built (encoder, decoder) pair for a model: each one a name (built
+    here) or a Keras layer, checked to map data_shape -> 2 * latent_dim and
+    latent_dim -> data_shape."""
+    data_shape = tuple(data_shape)
+    if isinstance(encoder, str):
+        encoder = build_encoder(encoder, data_shape, latent_dim, encoder_units, seed)
+    if isinstance(decoder, str):
+        decoder = build_decoder(decoder, data_shape, latent_dim, decoder_units, seed)
+    params = encoder.compute_output_shape((None, *data_shape))
+    if tuple(params[1:]) != (2 * latent_dim,):
+        raise ValueError(
+            f"The encoder must output shape (batch, {2 * latent_dim}) (location and scale of "
+            f"{latent_dim} latents); it outputs {tuple(params)}."
+        )
+    encoder.build((None, *data_shape))
+    decoder.build((None, latent_dim))
+    outputs = decoder.compute_output_shape((None, latent_dim))
+    if tuple(outputs[1:]) != data_shape:
+        raise ValueError(
+            f"The decoder must output the data shape {data_shape}; it outputs {tuple(outputs[1:])}."
+        )
+    return encoder, decoder

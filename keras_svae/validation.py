@@ -1,11 +1,13 @@
-"""Checks of numbers and arrays that users pass in, with errors that name the fix.
+"""Checks of what users pass in, with errors that name the fix.
 
 Name lookups live in ``keras_svae.names``; each likelihood checks that data can
-come from it (``Likelihood.check_array`` / ``check_tensor``); this module holds
-the rest: scalars, numpy data, and the ``fit`` / ``evaluate`` arguments.
+come from it (``Likelihood.check_array`` for numpy, ``check_tensor`` inside
+``tf.data``); this module holds the rest: scalars, numpy data, shapes, and the
+``fit`` / ``evaluate`` arguments and data.
 """
 
 import numpy as np
+import tensorflow as tf
 
 # Data beyond this magnitude makes squared errors and their gradients overflow
 # float32 (max 3.4e38) in a step; such data is refused, not trained to NaN.
@@ -70,3 +72,151 @@ def check_data_array(x):
             "(e.g. x / x.std())."
         )
     return x
+
+
+# ------------------------------------------------------------ fit / evaluate
+# Errors raised inside tf.data (the in-pipeline data checks) reach Python as
+# tf.errors.InvalidArgumentError; their message is put between these marks so
+# ``data_error`` can hand the user our words as a ValueError.
+DATA_ERROR_START = "[keras_svae data error: "
+DATA_ERROR_END = " :keras_svae data error]"
+
+
+def data_error_message(message):
+    """The text an in-pipeline check raises, recognisable by ``data_error``."""
+    return f"{DATA_ERROR_START}{message}{DATA_ERROR_END}"
+
+
+def data_error(error):
+    """The ValueError for an InvalidArgumentError raised by an in-pipeline
+    check, or None for any other error."""
+    text = str(error)
+    if DATA_ERROR_START not in text:
+        return None
+    message = text.split(DATA_ERROR_START, 1)[1].split(DATA_ERROR_END, 1)[0]
+    return ValueError(message.replace("\\'", "'"))
+
+
+UNSUPERVISED = (
+    "SparseVAE learns from x alone and takes no labels (y). Drop y; for a tf.data "
+    "dataset of (x, label) pairs, pass dataset.map(lambda x, label: x)."
+)
+
+
+def check_fit_arguments(x, y, kwargs):
+    """Refuse ``fit`` / ``evaluate`` arguments that Keras would accept and a
+    SparseVAE would silently ignore or mishandle."""
+    if x is None:
+        raise ValueError(
+            "No data: pass the training examples as x (an array or a tf.data.Dataset)."
+        )
+    if y is not None:
+        raise ValueError(UNSUPERVISED)
+    if kwargs.get("class_weight") is not None:
+        raise ValueError(
+            "class_weight needs class labels, which a SparseVAE does not use. Pass "
+            "per-example weights as sample_weight= instead."
+        )
+    for name in (
+        "batch_size",
+        "validation_batch_size",
+        "steps_per_epoch",
+        "validation_steps",
+        "steps",
+    ):
+        if kwargs.get(name) is not None:
+            check_positive_int(kwargs[name], name)
+
+
+def check_example_shape(shape, data_shape):
+    """Raise a ValueError unless examples of ``shape`` fit a model built for
+    ``data_shape`` (None: not built yet, anything goes)."""
+    shape = tuple(shape)
+    if data_shape is not None and shape != tuple(data_shape):
+        raise ValueError(
+            f"Input examples have shape {shape}, but this model was built for examples of "
+            f"shape {tuple(data_shape)}. Reshape the data, or build a new model for this shape."
+        )
+
+
+def checked_dataset(dataset, likelihood, data_shape):
+    """``dataset`` with the likelihood's data checks mapped over it, after
+    refusing elements the model cannot use (labels, unbatched, empty)."""
+    spec = dataset.element_spec
+    if isinstance(spec, (tuple, list)):
+        if len(spec) != 1:
+            raise ValueError(f"The dataset yields tuples of {len(spec)} elements. {UNSUPERVISED}")
+        spec = spec[0]
+    if not isinstance(spec, tf.TensorSpec):
+        raise ValueError(f"The dataset must yield tensors of examples, got elements {spec}.")
+    shape = spec.shape
+    if shape.rank is not None and (
+        shape.rank < 2 or (data_shape is not None and shape.rank == len(data_shape))
+    ):
+        raise ValueError(
+            f"The dataset yields elements of shape {tuple(shape)}, which looks unbatched: each "
+            "element must be a batch [batch, *example shape]. Call dataset.batch(n)."
+        )
+    if int(dataset.cardinality()) == 0:
+        raise ValueError("The dataset is empty: it yields no batches.")
+    if shape.rank is not None:
+        check_example_shape(shape[1:], data_shape)
+    return dataset.map(
+        lambda *element: likelihood.check_tensor(element[0]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+
+
+def checked_arrays(x, sample_weight, likelihood, data_shape):
+    """(x, placeholder target, weights) for Keras' loop after the data checks.
+
+    Keras drops ``sample_weight`` when the target is None, so per-example
+    weights travel with a placeholder target of zeros that the model ignores.
+    """
+    x = likelihood.check_array(x)
+    check_example_shape(x.shape[1:], data_shape)
+    if sample_weight is None:
+        return x, None, None
+    weights = np.asarray(sample_weight, dtype=np.float32)
+    if weights.shape != (len(x),):
+        raise ValueError(
+            f"sample_weight must hold one weight per example, shape ({len(x)},), got shape "
+            f"{weights.shape}."
+        )
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not np.any(weights > 0):
+        raise ValueError("sample_weight must be finite and >= 0, with at least one weight > 0.")
+    return x, np.zeros(len(x), np.float32), weights
+
+
+def checked_data(x, sample_weight, likelihood, data_shape):
+    """The (x, target, weights) that ``fit`` / ``evaluate`` hand to Keras."""
+    if isinstance(x, tf.data.Dataset):
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight= works with arrays; a tf.data.Dataset cannot carry per-example "
+                "weights into a SparseVAE. Pass arrays instead."
+            )
+        return checked_dataset(x, likelihood, data_shape), None, None
+    if isinstance(x, (tuple, list, dict)):
+        raise ValueError(
+            f"Pass the examples as one array or dataset, not a {type(x).__name__}. {UNSUPERVISED}"
+        )
+    return checked_arrays(np.asarray(x), sample_weight, likelihood, data_shape)
+
+
+def checked_validation_data(data, likelihood, data_shape):
+    """``validation_data`` for Keras: an array, ``(x_val, None, weights)`` or a
+    dataset, checked like the training data."""
+    if data is None or isinstance(data, tf.data.Dataset):
+        return None if data is None else checked_dataset(data, likelihood, data_shape)
+    sample_weight = None
+    if isinstance(data, (tuple, list)):
+        if len(data) == 3 and data[1] is None:
+            data, sample_weight = data[0], data[2]
+        elif len(data) == 1:
+            data = data[0]
+        else:
+            raise ValueError(f"validation_data: {UNSUPERVISED}")
+    x, target, weights = checked_arrays(np.asarray(data), sample_weight, likelihood, data_shape)
+    return x if weights is None else (x, target, weights)

@@ -53,10 +53,10 @@ def test_fused_matches_keras_loop_with_a_smaller_last_batch(patches):
 
 
 def test_fused_dataset_of_tuples_and_steps_per_epoch(patches):
-    # (x, y) elements, and a repeated dataset cut by steps_per_epoch=10, which
+    # (x,) elements, and a repeated dataset cut by steps_per_epoch=10, which
     # Keras runs as three whole executions of 4 steps: 24 steps in 2 epochs on
     # both paths.
-    data = (tf.data.Dataset.from_tensor_slices((patches.x, patches.x))
+    data = (tf.data.Dataset.from_tensor_slices((patches.x,))
             .batch(50, drop_remainder=True).repeat())
     runs = {}
     for fuse in (True, False):

@@ -81,13 +81,16 @@ def test_same_seed_same_weights(prior, patches):
     assert any(not np.array_equal(a, b) for a, b in zip(first, other))
 
 
-def test_fit_on_dataset_with_labels_and_bernoulli(patches):
+def test_fit_on_dataset_with_bernoulli(patches):
     x = (patches.x - patches.x.min()) / (patches.x.max() - patches.x.min())
     labels = np.arange(len(x)) % 3
-    dataset = tf.data.Dataset.from_tensor_slices((x, labels)).batch(200)
+    labelled = tf.data.Dataset.from_tensor_slices((x, labels)).batch(200)
+    dataset = labelled.map(lambda x, label: x)  # the fix the labels error names
     model = keras_svae.SparseVAE(latent_dim=4, likelihood="bernoulli", prior="normal",
                                  encoder_units=(16,), decoder_units=(16,), seed=1)
     model.compile()
+    with pytest.raises(ValueError, match=r"takes no labels.*dataset.map\(lambda x, label: x\)"):
+        model.fit(labelled, epochs=1, verbose=0)
     history = model.fit(dataset, epochs=2, verbose=0, validation_data=dataset)
     assert model.data_shape == (5, 5, 1)
     assert np.all(np.isfinite(history.history["val_loss"]))
