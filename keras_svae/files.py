@@ -22,7 +22,7 @@ PARTIAL_MARK = ".partial-"
 
 
 @contextlib.contextmanager
-def atomic_path(path, directory=False):
+def atomic_path(path, directory=False, overwrite=True):
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
     If the block raises, the temporary file or folder is removed and an
@@ -33,12 +33,16 @@ def atomic_path(path, directory=False):
         path: the final file (or folder, with ``directory=True``).
         directory: yield an (empty, created) temporary folder instead of a
             file name.
+        overwrite: when False, an existing ``path`` is a FileExistsError
+            (raised before anything is written).
 
     Example:
         >>> with atomic_path("model.keras") as temporary:
         ...     model.save(temporary)
     """
     path = Path(path)
+    if not overwrite and (path.exists() or path.is_symlink()):
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
     path.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{path.name}{PARTIAL_MARK}"
     if directory:

@@ -10,8 +10,6 @@ object; the KL is TFP's closed form where one is registered and otherwise is
 estimated from those same draws.
 """
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -291,15 +289,7 @@ class SparseVAE(FusedExecution, keras.Model):
         negative ELBO, and the model reports ``loss``, ``reconstruction`` and
         ``kl``; other numbers come from ``keras_svae.evaluation``.
         """
-        for name in ("loss", "metrics", "weighted_metrics", "loss_weights"):
-            if kwargs.get(name) is not None:
-                raise ValueError(
-                    f"SparseVAE.compile takes no {name}=: the loss is the negative ELBO and "
-                    "the model reports loss, reconstruction and kl itself. Compute other "
-                    "numbers after training with keras_svae.evaluation."
-                )
-        if "steps_per_execution" in kwargs:
-            check_positive_int(kwargs["steps_per_execution"], "steps_per_execution")
+        validation.check_compile_arguments(kwargs)
         if optimizer is None:
             optimizer = keras.optimizers.Adam(learning_rate=1e-3, global_clipnorm=10.0)
         self.fuse_steps = bool(fuse_steps)
@@ -316,16 +306,12 @@ class SparseVAE(FusedExecution, keras.Model):
         """``keras.Model.save``, written to a temporary file beside ``filepath``
         and renamed onto it when complete: a failed save leaves an existing
         file untouched."""
-        if not overwrite and Path(filepath).exists():
-            raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
-        with atomic_path(filepath) as temporary:
+        with atomic_path(filepath, overwrite=overwrite) as temporary:
             super().save(temporary, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """``keras.Model.save_weights``, atomically like ``save``."""
-        if not overwrite and Path(filepath).exists():
-            raise FileExistsError(f"{filepath} exists; pass overwrite=True to replace it.")
-        with atomic_path(filepath) as temporary:
+        with atomic_path(filepath, overwrite=overwrite) as temporary:
             super().save_weights(temporary, **kwargs)
 
     # ------------------------------------------------------------------ data

@@ -128,6 +128,19 @@ def check_fit_arguments(x, y, kwargs):
             check_positive_int(kwargs[name], name)
 
 
+def check_compile_arguments(kwargs):
+    """Refuse ``compile`` arguments a SparseVAE would silently ignore."""
+    for name in ("loss", "metrics", "weighted_metrics", "loss_weights"):
+        if kwargs.get(name) is not None:
+            raise ValueError(
+                f"SparseVAE.compile takes no {name}=: the loss is the negative ELBO and the "
+                "model reports loss, reconstruction and kl itself. Compute other numbers "
+                "after training with keras_svae.evaluation."
+            )
+    if "steps_per_execution" in kwargs:
+        check_positive_int(kwargs["steps_per_execution"], "steps_per_execution")
+
+
 def check_example_shape(shape, data_shape):
     """Raise a ValueError unless examples of ``shape`` fit a model built for
     ``data_shape`` (None: not built yet, anything goes)."""
