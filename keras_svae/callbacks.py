@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_svae.evaluation import latent_patterns
-from keras_svae.plots import _as_images
+from keras_svae.plots import as_images
 
 
 def _to_unit_range(images):
@@ -55,7 +55,7 @@ class ImageSummaries(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "images"))
 
     def _images(self, arrays):
-        return _to_unit_range(_as_images(self.display(np.asarray(arrays)), self.image_shape))
+        return _to_unit_range(as_images(self.display(np.asarray(arrays)), self.image_shape))
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:

@@ -15,11 +15,8 @@ refused with a pointer to the binary version or tfds; this module never
 unpickles anything.
 """
 
-from __future__ import annotations
-
 import re
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -27,6 +24,7 @@ import tensorflow as tf
 from keras_svae.data.patches import patch_pipeline
 from keras_svae.data.pipeline import DatasetInfo, make_dataset
 from keras_svae.data.tfds_source import load_tfds_arrays
+from keras_svae.names import lookup
 
 CIFAR10_CLASS_NAMES = (
     "airplane", "automobile", "bird", "cat", "deer",
@@ -35,12 +33,14 @@ CIFAR10_CLASS_NAMES = (
 IMAGE_SHAPE = (32, 32, 3)
 RECORD_BYTES = 1 + 32 * 32 * 3  # 3073
 SPLIT_PATTERNS = {"train": "data_batch_*.bin", "test": "test_batch*.bin"}
+SOURCES = ("binary", "tfds")
 
 _HOW_TO_GET = (
     "Expected the CIFAR-10 binary version: data_batch_1.bin ... data_batch_5.bin (train) and "
-    "test_batch.bin (test), from cifar-10-binary.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html, "
-    "extracts to cifar-10-batches-bin/); or load CIFAR-10 through tensorflow_datasets with "
-    'keras_svae.data.load_cifar10(source="tfds") (tfds.load("cifar10")).'
+    "test_batch.bin (test), from cifar-10-binary.tar.gz "
+    "(https://www.cs.toronto.edu/~kriz/cifar.html, extracts to cifar-10-batches-bin/); or load "
+    'CIFAR-10 through tensorflow_datasets with keras_svae.data.load_cifar10(source="tfds") '
+    '(tfds.load("cifar10")).'
 )
 _PICKLE_NAME = re.compile(r"^(data_batch_\d+|test_batch|batches\.meta)$")
 _PICKLE_REFUSAL = (
@@ -50,7 +50,7 @@ _PICKLE_REFUSAL = (
 )
 
 
-def _refuse_pickle(path: Path) -> None:
+def _refuse_pickle(path):
     if path.name == "cifar-10-batches-py" or _PICKLE_NAME.match(path.name):
         raise ValueError(f"{path} {_PICKLE_REFUSAL}")
     if path.is_file():
@@ -59,31 +59,43 @@ def _refuse_pickle(path: Path) -> None:
                 raise ValueError(f"{path} looks like a pickle file: it {_PICKLE_REFUSAL}")
 
 
-def cifar10_files(path, split: str = "train") -> list[Path]:
-    """Resolves ``path`` (folder, file, or list of files) to the binary files of ``split``.
+def cifar10_files(path, split="train"):
+    """Resolves ``path`` to the binary files of ``split``.
 
     A folder is searched for ``data_batch_*.bin`` (train) or ``test_batch*.bin``
     (test), also inside a ``cifar-10-batches-bin/`` subfolder. Explicit files
     are used as given, whatever ``split`` says.
+
+    Args:
+        path: a folder, one file, or a list of files.
+        split: ``"train"`` or ``"test"`` (used for folders only).
+
+    Returns:
+        A list of `Path`, in natural order (``data_batch_2`` before ``_10``).
     """
     if isinstance(path, (list, tuple)):
         files = [Path(p) for p in path]
         if not files:
-            raise ValueError(f"no CIFAR-10 files given. {_HOW_TO_GET}")
+            raise ValueError(f"No CIFAR-10 files given (an empty list). {_HOW_TO_GET}")
     else:
         path = Path(path)
         _refuse_pickle(path)
         if path.is_dir():
-            if split not in SPLIT_PATTERNS:
-                raise ValueError(f"split must be one of {tuple(SPLIT_PATTERNS)}, got {split!r}")
-            folder = path / "cifar-10-batches-bin" if (path / "cifar-10-batches-bin").is_dir() else path
+            split = lookup(split, tuple(SPLIT_PATTERNS), "split")
+            folder = path / "cifar-10-batches-bin"
+            folder = folder if folder.is_dir() else path
             files = sorted(folder.glob(SPLIT_PATTERNS[split]), key=_natural_key)
             if not files:
-                pickles = [p for p in folder.iterdir() if _PICKLE_NAME.match(p.name) or p.name == "cifar-10-batches-py"]
+                pickles = [
+                    p
+                    for p in folder.iterdir()
+                    if _PICKLE_NAME.match(p.name) or p.name == "cifar-10-batches-py"
+                ]
                 if pickles:
                     raise ValueError(f"{pickles[0]} {_PICKLE_REFUSAL}")
                 raise FileNotFoundError(
-                    f"CIFAR-10 folder {folder} has no {SPLIT_PATTERNS[split]} files for split {split!r}. {_HOW_TO_GET}"
+                    f"CIFAR-10 folder {folder} has no {SPLIT_PATTERNS[split]} files for split "
+                    f"{split!r}. {_HOW_TO_GET}"
                 )
             return files
         files = [path]
@@ -94,15 +106,22 @@ def cifar10_files(path, split: str = "train") -> list[Path]:
     return files
 
 
-def _natural_key(p: Path):
+def _natural_key(p):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
 
 
-def read_cifar10_binary(paths) -> tuple[np.ndarray, np.ndarray]:
-    """Reads CIFAR-10 binary files: uint8 images (n, 32, 32, 3) and uint8 labels (n,).
+def read_cifar10_binary(paths):
+    """Reads CIFAR-10 binary files.
 
-    Raises ValueError, naming the file, when its size is not a whole number of
-    3073-byte records or a label byte is not 0-9.
+    Args:
+        paths: one file or a list of files.
+
+    Returns:
+        uint8 images (n, 32, 32, 3) and uint8 labels (n,).
+
+    Raises:
+        ValueError: naming the file, when its size is not a whole number of
+            3073-byte records or a label byte is not 0-9.
     """
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     images, labels = [], []
@@ -114,14 +133,16 @@ def read_cifar10_binary(paths) -> tuple[np.ndarray, np.ndarray]:
         if raw.size == 0 or raw.size % RECORD_BYTES:
             raise ValueError(
                 f"{path}: {raw.size} bytes is not a whole number of {RECORD_BYTES}-byte CIFAR-10 "
-                f"records (1 label byte + 3072 pixel bytes); the file is truncated or not CIFAR-10 binary"
+                "records (1 label byte + 3072 pixel bytes); the file is truncated or not CIFAR-10 "
+                f"binary. {_HOW_TO_GET}"
             )
         records = raw.reshape(-1, RECORD_BYTES)
         bad = np.flatnonzero(records[:, 0] > 9)
         if bad.size:
             raise ValueError(
                 f"{path}: record {bad[0]} has label byte {records[bad[0], 0]}, not 0-9; "
-                "not a CIFAR-10 binary file (CIFAR-100's records have 2 label bytes)"
+                "not a CIFAR-10 binary file (CIFAR-100's records have 2 label bytes). "
+                f"{_HOW_TO_GET}"
             )
         labels.append(records[:, 0])
         # Planar R, G, B planes of 32x32 -> (n, 32, 32, 3).
@@ -129,41 +150,43 @@ def read_cifar10_binary(paths) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(np.concatenate(images)), np.concatenate(labels)
 
 
-def _read(path, source, split, tfds_data_dir, download) -> tuple[np.ndarray, np.ndarray, str]:
-    source = source or ("binary" if path is not None else "tfds")
+def _read(path, source, split, tfds_data_dir, download):
+    """``(images, labels, where)`` from the binary files or tfds."""
+    source = lookup(
+        source or ("binary" if path is not None else "tfds"), SOURCES, "CIFAR-10 source"
+    )
     if source == "binary":
         if path is None:
             raise ValueError(f'source="binary" needs path=<folder or files>. {_HOW_TO_GET}')
         files = cifar10_files(path, split)
         images, labels = read_cifar10_binary(files)
         return images, labels, ",".join(str(f) for f in files)
-    if source == "tfds":
-        images, labels = load_tfds_arrays(
-            "cifar10",
-            split,
-            data_dir=tfds_data_dir,
-            download=download,
-            offline_hint="Offline? Pass path=<folder with data_batch_1.bin ...> (cifar-10-binary.tar.gz).",
-        )
-        return images, labels, "tfds:cifar10"
-    raise ValueError(f'source must be "binary" or "tfds", got {source!r}')
+    images, labels = load_tfds_arrays(
+        "cifar10",
+        split,
+        data_dir=tfds_data_dir,
+        download=download,
+        offline_hint="Offline? Pass path=<folder with data_batch_1.bin ...> "
+        "(cifar-10-binary.tar.gz).",
+    )
+    return images, labels, "tfds:cifar10"
 
 
 def load_cifar10(
-    path: str | Path | Sequence[str | Path] | None = None,
+    path=None,
     *,
-    source: str | None = None,
-    split: str = "train",
-    batch_size: int = 128,
-    shuffle: bool | None = None,
-    seed: int = 0,
-    scale: bool = True,
-    flatten: bool = False,
-    with_labels: bool = False,
-    drop_remainder: bool = False,
-    tfds_data_dir: str | None = None,
-    download: bool = True,
-) -> tuple[tf.data.Dataset, DatasetInfo]:
+    source=None,
+    split="train",
+    batch_size=128,
+    shuffle=None,
+    seed=0,
+    scale=True,
+    flatten=False,
+    with_labels=False,
+    drop_remainder=False,
+    tfds_data_dir=None,
+    download=True,
+):
     """Whole CIFAR-10 images, float32 (32, 32, 3) (or (3072,) with ``flatten``).
 
     Args:
@@ -177,6 +200,9 @@ def load_cifar10(
             (names in ``info.class_names``).
         Others: see `make_dataset`; ``shuffle`` defaults to True for training
             splits (names starting with "train") and False otherwise.
+
+    Returns:
+        ``(dataset, info)``; x is float32.
     """
     images, labels, where = _read(path, source, split, tfds_data_dir, download)
     element_shape = (int(np.prod(IMAGE_SHAPE)),) if flatten else IMAGE_SHAPE
@@ -205,35 +231,40 @@ def load_cifar10(
         with_labels=with_labels,
         class_names=CIFAR10_CLASS_NAMES,
         source=where,
-        preprocessing={"scale": scale, "flatten": flatten, "seed": seed, "drop_remainder": drop_remainder},
+        preprocessing={
+            "scale": scale,
+            "flatten": flatten,
+            "seed": seed,
+            "drop_remainder": drop_remainder,
+        },
     )
     return ds, info
 
 
 def load_cifar10_patches(
-    path: str | Path | Sequence[str | Path] | None = None,
+    path=None,
     *,
-    source: str | None = None,
-    split: str = "train",
-    patch_size: int = 12,
-    mode: str = "random",
-    patches_per_image: int = 1,
-    grayscale: bool = True,
-    remove_mean: bool = True,
-    normalize: bool = True,
-    whiten: str | None = None,
-    n_components: int | None = None,
-    epsilon: float = 1e-2,
-    flatten: bool = True,
-    with_labels: bool = False,
-    batch_size: int = 128,
-    shuffle: bool | None = None,
-    seed: int = 0,
-    drop_remainder: bool = False,
-    preprocessing_from: DatasetInfo | None = None,
-    tfds_data_dir: str | None = None,
-    download: bool = True,
-) -> tuple[tf.data.Dataset, DatasetInfo]:
+    source=None,
+    split="train",
+    patch_size=12,
+    mode="random",
+    patches_per_image=1,
+    grayscale=True,
+    remove_mean=True,
+    normalize=True,
+    whiten=None,
+    n_components=None,
+    epsilon=1e-2,
+    flatten=True,
+    with_labels=False,
+    batch_size=128,
+    shuffle=None,
+    seed=0,
+    drop_remainder=False,
+    preprocessing_from=None,
+    tfds_data_dir=None,
+    download=True,
+):
     """CIFAR-10 patches for sparse coding (e.g. 12x12), see `keras_svae.data.patches`.
 
     ``mode="random"`` crops ``patches_per_image`` random patches per image;
@@ -243,7 +274,10 @@ def load_cifar10_patches(
     split (name starting with "train"); for ``split="test"`` pass
     ``preprocessing_from=train_info``, otherwise a ValueError is raised.
     With ``with_labels`` every patch carries its image's class (int32).
-    Source options as in `load_cifar10`.
+    Source options as in `load_cifar10`; patch options as in `prepare_patches`.
+
+    Returns:
+        ``(dataset, info)``; x is float32.
     """
     images, labels, where = _read(path, source, split, tfds_data_dir, download)
     return patch_pipeline(

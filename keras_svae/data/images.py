@@ -8,69 +8,91 @@ of ``.jpg``/``.jpeg``/``.png`` files works. Images are decoded with
 preprocessing are shared with CIFAR-10 (`keras_svae.data.patches`).
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from keras_svae.data.patches import patch_pipeline
-from keras_svae.data.pipeline import DatasetInfo
+from keras_svae.validation import check_positive_int
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 
-def list_image_files(folder) -> list[Path]:
-    """Sorted JPEG/PNG files directly inside ``folder`` (extensions case-insensitive)."""
+def list_image_files(folder):
+    """The JPEG/PNG files directly inside ``folder``, sorted by name.
+
+    Args:
+        folder: a folder of photographs (extensions matched case-insensitively).
+
+    Returns:
+        A list of `Path`.
+    """
     folder = Path(folder)
+    extensions = ", ".join(IMAGE_EXTENSIONS)
     if not folder.is_dir():
         raise FileNotFoundError(
-            f"image folder {folder} does not exist; expected a folder of photographs "
-            f"({', '.join(IMAGE_EXTENSIONS)}), e.g. the BSDS300 training images (BSDS300/images/train)"
+            f"Image folder {folder} does not exist. Pass a folder of photographs ({extensions}), "
+            "e.g. the BSDS300 training images (BSDS300/images/train)."
         )
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
     if not files:
         raise ValueError(
-            f"image folder {folder} holds no images: expected files ending in "
-            f"{', '.join(IMAGE_EXTENSIONS)} (case-insensitive)"
+            f"Image folder {folder} holds no images: expected files ending in {extensions} "
+            "(case-insensitive). Pass the folder that holds the photographs."
         )
     return files
 
 
-def read_image(path) -> np.ndarray:
-    """Decodes one JPEG/PNG into uint8 RGB (height, width, 3); ValueError naming a bad file."""
+def read_image(path):
+    """Decodes one JPEG/PNG file.
+
+    Args:
+        path: the image file.
+
+    Returns:
+        uint8 RGB array (height, width, 3).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: naming the file, if TensorFlow cannot decode it.
+    """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"image file {path} does not exist")
+        raise FileNotFoundError(f"Image file {path} does not exist.")
     try:
         image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
     except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as err:
-        raise ValueError(f"{path}: cannot decode image ({err.message.strip()})") from err
+        raise ValueError(
+            f"{path}: cannot decode image ({err.message.strip()}). Use JPEG or PNG files, or "
+            "remove this one from the folder."
+        ) from err
     return image.numpy()
 
 
 def load_image_patches(
     path,
     *,
-    max_images: int | None = None,
-    patch_size: int = 12,
-    mode: str = "random",
-    patches_per_image: int = 100,
-    grayscale: bool = True,
-    remove_mean: bool = True,
-    normalize: bool = True,
-    whiten: str | None = None,
-    n_components: int | None = None,
-    epsilon: float = 1e-2,
-    flatten: bool = True,
-    with_labels: bool = False,
-    batch_size: int = 128,
-    shuffle: bool = True,
-    seed: int = 0,
-    drop_remainder: bool = False,
-    preprocessing_from: DatasetInfo | None = None,
-) -> tuple[tf.data.Dataset, DatasetInfo]:
+    max_images=None,
+    patch_size=12,
+    mode="random",
+    patches_per_image=100,
+    grayscale=True,
+    remove_mean=True,
+    normalize=True,
+    whiten=None,
+    n_components=None,
+    epsilon=1e-2,
+    flatten=True,
+    with_labels=False,
+    batch_size=128,
+    shuffle=True,
+    seed=0,
+    drop_remainder=False,
+    preprocessing_from=None,
+):
     """Patches of the photographs in a folder, as a batched `tf.data.Dataset`.
 
     Args:
@@ -86,24 +108,31 @@ def load_image_patches(
             and whitening to reuse (for held-out images); otherwise they are
             fitted on these patches.
         batch_size, shuffle, seed, drop_remainder: see `make_dataset`.
+
+    Returns:
+        ``(dataset, info)``; ``info.class_names`` are the image file names.
     """
+    patch_size = check_positive_int(patch_size, "patch_size")
     if isinstance(path, (list, tuple)):
         files = [Path(p) for p in path]
         if not files:
-            raise ValueError(f"no image files given; expected {', '.join(IMAGE_EXTENSIONS)} files")
+            raise ValueError(
+                f"No image files given (an empty list). Pass a folder, or a list of "
+                f"{', '.join(IMAGE_EXTENSIONS)} files."
+            )
         where = f"{len(files)} files"
     else:
         files = list_image_files(path)
         where = str(Path(path))
     if max_images is not None:
-        files = files[:max_images]
+        files = files[: check_positive_int(max_images, "max_images")]
     images = []
     for f in files:
         image = read_image(f)
         if image.shape[0] < patch_size or image.shape[1] < patch_size:
             raise ValueError(
                 f"{f}: image is {image.shape[1]}x{image.shape[0]} pixels, smaller than the "
-                f"{patch_size}x{patch_size} patch"
+                f"{patch_size}x{patch_size} patch. Use a smaller patch_size, or remove the image."
             )
         images.append(image)
     return patch_pipeline(

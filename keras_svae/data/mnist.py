@@ -15,8 +15,6 @@ The IDX parser checks the magic number, dimensions and file length, so a
 damaged download fails loudly rather than training on garbage.
 """
 
-from __future__ import annotations
-
 import gzip
 import zlib
 from pathlib import Path
@@ -26,6 +24,8 @@ import tensorflow as tf
 
 from keras_svae.data.pipeline import DatasetInfo, make_dataset
 from keras_svae.data.tfds_source import load_tfds_arrays
+from keras_svae.names import lookup
+from keras_svae.validation import check_number
 
 IDX_IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions
 IDX_LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension
@@ -36,6 +36,7 @@ MNIST_FILES = {
 }
 MNIST_CLASS_NAMES = tuple(str(i) for i in range(10))
 BINARIZE_MODES = (None, "threshold", "dynamic")
+SOURCES = ("idx", "tfds")
 
 _HOW_TO_GET = (
     "Expected the official MNIST IDX files train-images-idx3-ubyte.gz, "
@@ -45,7 +46,7 @@ _HOW_TO_GET = (
 )
 
 
-def read_idx(path, expected_magic: int | None = None) -> np.ndarray:
+def read_idx(path, expected_magic=None):
     """Reads one IDX file of unsigned bytes (MNIST images or labels) into a uint8 array.
 
     Args:
@@ -71,50 +72,64 @@ def read_idx(path, expected_magic: int | None = None) -> np.ndarray:
         else:
             data = path.read_bytes()
     except (OSError, EOFError, zlib.error) as err:
-        raise ValueError(f"{path}: cannot decompress ({err}); the download is probably damaged") from err
+        raise ValueError(
+            f"{path}: cannot decompress ({err}); the download is probably damaged. "
+            "Download the file again."
+        ) from err
 
+    again = "Download the file again."
     if len(data) < 4:
-        raise ValueError(f"{path}: {len(data)} bytes is too short for an IDX file")
+        raise ValueError(f"{path}: {len(data)} bytes is too short for an IDX file. {again}")
     magic = int(np.frombuffer(data, dtype=">i4", count=1)[0])
     if magic not in (IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC):
         raise ValueError(
             f"{path}: not an MNIST IDX file: magic number {magic}, expected "
-            f"{IDX_IMAGES_MAGIC} (images) or {IDX_LABELS_MAGIC} (labels)"
+            f"{IDX_IMAGES_MAGIC} (images) or {IDX_LABELS_MAGIC} (labels). {_HOW_TO_GET}"
         )
     if expected_magic is not None and magic != expected_magic:
         kind = {IDX_IMAGES_MAGIC: "images", IDX_LABELS_MAGIC: "labels"}
         raise ValueError(
             f"{path}: IDX magic number {magic} ({kind[magic]}), expected "
-            f"{expected_magic} ({kind[expected_magic]}); are the file names swapped?"
+            f"{expected_magic} ({kind[expected_magic]}). Are the file names swapped?"
         )
     ndim = 3 if magic == IDX_IMAGES_MAGIC else 1
     header_bytes = 4 + 4 * ndim
     if len(data) < header_bytes:
-        raise ValueError(f"{path}: truncated IDX header ({len(data)} bytes, need {header_bytes})")
+        raise ValueError(
+            f"{path}: truncated IDX header ({len(data)} bytes, need {header_bytes}). {again}"
+        )
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">i4", count=ndim, offset=4))
     if any(d <= 0 for d in dims):
-        raise ValueError(f"{path}: invalid IDX dimensions {dims}")
+        raise ValueError(f"{path}: invalid IDX dimensions {dims}. {again}")
     expected = header_bytes + int(np.prod(dims))
     if len(data) != expected:
+        state = "truncated" if len(data) < expected else "too long"
         raise ValueError(
             f"{path}: IDX header announces shape {dims} ({expected} bytes) but the file holds "
-            f"{len(data)} bytes; the file is {'truncated' if len(data) < expected else 'too long'}"
+            f"{len(data)} bytes; the file is {state}. {again}"
         )
     # A writable copy (np.frombuffer on bytes is read-only).
     return np.frombuffer(data, dtype=np.uint8, offset=header_bytes).reshape(dims).copy()
 
 
-def _find_idx_file(folder: Path, stem: str) -> Path:
+def _find_idx_file(folder, stem):
     for name in (stem + ".gz", stem):
         if (folder / name).is_file():
             return folder / name
     raise FileNotFoundError(f"MNIST folder {folder} has no {stem}.gz (nor {stem}). {_HOW_TO_GET}")
 
 
-def read_mnist_idx(folder, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """Reads one MNIST split from a folder of IDX files: uint8 images (n, 28, 28), labels (n,)."""
-    if split not in MNIST_FILES:
-        raise ValueError(f"split must be one of {tuple(MNIST_FILES)}, got {split!r}")
+def read_mnist_idx(folder, split="train"):
+    """Reads one MNIST split from a folder of IDX files.
+
+    Args:
+        folder: the folder holding the IDX files (gzipped or not).
+        split: ``"train"`` or ``"test"``.
+
+    Returns:
+        uint8 images (n, 28, 28) and uint8 labels (n,).
+    """
+    split = lookup(split, tuple(MNIST_FILES), "split")
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"MNIST folder {folder} does not exist. {_HOW_TO_GET}")
@@ -124,22 +139,51 @@ def read_mnist_idx(folder, split: str = "train") -> tuple[np.ndarray, np.ndarray
     images = read_idx(image_path, IDX_IMAGES_MAGIC)
     labels = read_idx(label_path, IDX_LABELS_MAGIC)
     if len(images) != len(labels):
-        raise ValueError(f"{image_path} holds {len(images)} images but {label_path} holds {len(labels)} labels")
+        raise ValueError(
+            f"{image_path} holds {len(images)} images but {label_path} holds {len(labels)} "
+            f"labels: one of them is damaged or from another split. {_HOW_TO_GET}"
+        )
     return images, labels
 
 
-def pixel_batch_fn(*, scale: bool, binarize: str | None, threshold: float, element_shape: tuple[int, ...]):
+def check_binarize(binarize, threshold):
+    """Checks the binarisation options.
+
+    Args:
+        binarize: None, ``"threshold"`` or ``"dynamic"`` (case-insensitive).
+        threshold: a number in [0, 1) when ``binarize="threshold"``.
+
+    Returns:
+        ``(binarize, threshold)``: the canonical mode and the threshold as a float.
+    """
+    if binarize is not None:
+        binarize = lookup(binarize, BINARIZE_MODES[1:], "binarize mode")
+    threshold = check_number(threshold, "threshold")
+    if binarize == "threshold" and not 0.0 <= threshold < 1.0:
+        raise ValueError(
+            f"threshold must be in [0, 1) (it applies to intensities scaled to [0, 1]), got "
+            f"{threshold!r}. E.g. threshold=0.5."
+        )
+    return binarize, threshold
+
+
+def pixel_batch_fn(*, scale, binarize, threshold, element_shape):
     """Returns the per-batch map: uint8 -> float32, optional binarisation, reshape.
 
     Binarisation works on intensities in [0, 1] whatever ``scale`` says (the
     result is 0/1 either way); ``"dynamic"`` draws Bernoulli(intensity) with the
     batch's stateless seed, so samples differ between passes but repeat with
     the data set's seed.
+
+    Args:
+        scale: divide the pixels by 255.
+        binarize, threshold: see `check_binarize`.
+        element_shape: the shape of one output example.
+
+    Returns:
+        ``fn(x_batch, seed) -> x_batch``, for `make_dataset`'s ``map_batch``.
     """
-    if binarize not in BINARIZE_MODES:
-        raise ValueError(f"binarize must be one of {BINARIZE_MODES}, got {binarize!r}")
-    if binarize == "threshold" and not 0.0 <= threshold < 1.0:
-        raise ValueError(f"threshold must be in [0, 1), got {threshold!r}")
+    binarize, threshold = check_binarize(binarize, threshold)
     shape = [-1, *element_shape]
 
     def fn(x, seed):
@@ -158,20 +202,20 @@ def pixel_batch_fn(*, scale: bool, binarize: str | None, threshold: float, eleme
 def load_mnist(
     path=None,
     *,
-    source: str | None = None,
-    split: str = "train",
-    batch_size: int = 128,
-    shuffle: bool | None = None,
-    seed: int = 0,
-    scale: bool = True,
-    binarize: str | None = None,
-    threshold: float = 0.5,
-    flatten: bool = True,
-    with_labels: bool = False,
-    drop_remainder: bool = False,
-    tfds_data_dir: str | None = None,
-    download: bool = True,
-) -> tuple[tf.data.Dataset, DatasetInfo]:
+    source=None,
+    split="train",
+    batch_size=128,
+    shuffle=None,
+    seed=0,
+    scale=True,
+    binarize=None,
+    threshold=0.5,
+    flatten=True,
+    with_labels=False,
+    drop_remainder=False,
+    tfds_data_dir=None,
+    download=True,
+):
     """MNIST as a batched `tf.data.Dataset` ready for ``model.fit``.
 
     Args:
@@ -194,28 +238,31 @@ def load_mnist(
     Returns:
         ``(dataset, info)``; x is float32.
     """
-    source = source or ("idx" if path is not None else "tfds")
+    source = lookup(source or ("idx" if path is not None else "tfds"), SOURCES, "MNIST source")
+    binarize, threshold = check_binarize(binarize, threshold)
     if source == "idx":
         if path is None:
             raise ValueError(f'load_mnist(source="idx") needs path=<folder>. {_HOW_TO_GET}')
+        split = lookup(split, tuple(MNIST_FILES), "split")
         images, labels = read_mnist_idx(path, split)
         where = str(Path(path))
-    elif source == "tfds":
+    else:
         images, labels = load_tfds_arrays(
             "mnist",
             split,
             data_dir=tfds_data_dir,
             download=download,
-            offline_hint="Offline? Pass load_mnist(path=<folder with train-images-idx3-ubyte.gz ...>).",
+            offline_hint="Offline? Pass load_mnist(path=<folder with "
+            "train-images-idx3-ubyte.gz ...>).",
         )
         images = images.reshape(images.shape[:3])  # (n, 28, 28, 1) -> (n, 28, 28)
         where = "tfds:mnist"
-    else:
-        raise ValueError(f'source must be "idx" or "tfds", got {source!r}')
 
     rows, cols = images.shape[1:3]
     element_shape = (rows * cols,) if flatten else (rows, cols, 1)
-    fn = pixel_batch_fn(scale=scale, binarize=binarize, threshold=threshold, element_shape=element_shape)
+    fn = pixel_batch_fn(
+        scale=scale, binarize=binarize, threshold=threshold, element_shape=element_shape
+    )
     if shuffle is None:
         shuffle = split.startswith("train")
     ds = make_dataset(

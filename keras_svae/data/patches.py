@@ -22,32 +22,35 @@ other data reuse them through ``preprocessing_from=train_info``. Each patch
 keeps the label of its source image.
 """
 
-from __future__ import annotations
-
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
 from keras_svae.data.pipeline import DatasetInfo, make_dataset
-from keras_svae.data.whitening import Whitening
+from keras_svae.data.whitening import METHODS, Whitening
+from keras_svae.names import lookup
+from keras_svae.validation import check_number, check_positive_int
 
 PATCH_MODES = ("random", "downsample")
 GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
 
 # Settings that must agree between the training data and data that reuse its fit.
-_FITTED_SETTINGS = ("patch_size", "mode", "grayscale", "remove_mean", "normalize", "whiten", "n_components", "epsilon")
+_FITTED_SETTINGS = (
+    "patch_size", "mode", "grayscale", "remove_mean", "normalize", "whiten", "n_components",
+    "epsilon",
+)  # fmt: skip
 
 
-def _check_size(image_shape, patch_size: int, index: int) -> None:
+def _check_size(image_shape, patch_size, index):
     if image_shape[0] < patch_size or image_shape[1] < patch_size:
         raise ValueError(
-            f"image {index} is {image_shape[1]}x{image_shape[0]} pixels, smaller than the "
-            f"{patch_size}x{patch_size} patch"
+            f"Image {index} is {image_shape[1]}x{image_shape[0]} pixels, smaller than the "
+            f"{patch_size}x{patch_size} patch. Use a smaller patch_size, or drop the image."
         )
 
 
-def random_patches(images, patch_size: int, patches_per_image: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def random_patches(images, patch_size, patches_per_image, seed=0):
     """Random square crops: returns ``(patches, source_index)``.
 
     Args:
@@ -68,7 +71,9 @@ def random_patches(images, patch_size: int, patches_per_image: int, seed: int = 
         source = np.repeat(np.arange(n), patches_per_image)
         rows = rng.integers(0, h - patch_size + 1, size=source.size)
         cols = rng.integers(0, w - patch_size + 1, size=source.size)
-        windows = np.lib.stride_tricks.sliding_window_view(images, (patch_size, patch_size), axis=(1, 2))
+        windows = np.lib.stride_tricks.sliding_window_view(
+            images, (patch_size, patch_size), axis=(1, 2)
+        )
         return windows[source, rows, cols].transpose(0, 2, 3, 1), source
     patches, sources = [], []
     for i, image in enumerate(images):
@@ -76,29 +81,42 @@ def random_patches(images, patch_size: int, patches_per_image: int, seed: int = 
         h, w = image.shape[:2]
         rows = rng.integers(0, h - patch_size + 1, size=patches_per_image)
         cols = rng.integers(0, w - patch_size + 1, size=patches_per_image)
-        windows = np.lib.stride_tricks.sliding_window_view(image, (patch_size, patch_size), axis=(0, 1))
+        windows = np.lib.stride_tricks.sliding_window_view(
+            image, (patch_size, patch_size), axis=(0, 1)
+        )
         patches.append(windows[rows, cols].transpose(0, 2, 3, 1))
         sources.append(np.full(patches_per_image, i))
     return np.concatenate(patches), np.concatenate(sources)
 
 
-def downsample_images(images, patch_size: int, chunk: int = 4096) -> np.ndarray:
-    """Area-averages whole images down to (patch_size, patch_size): float32 (n, s, s, c)."""
+def downsample_images(images, patch_size, chunk=4096):
+    """Area-averages whole images down to (patch_size, patch_size).
+
+    Args:
+        images: array (n, height, width, channels), or a sequence of
+            (height, width, channels) arrays of different sizes.
+        patch_size: side of the output.
+        chunk: images resized per TensorFlow call (bounds the memory used).
+
+    Returns:
+        float32 (n, patch_size, patch_size, channels).
+    """
+    size = (patch_size, patch_size)
     if isinstance(images, np.ndarray) and images.ndim == 4:
         _check_size(images.shape[1:3], patch_size, 0)
         out = [
-            tf.image.resize(tf.cast(images[i : i + chunk], tf.float32), (patch_size, patch_size), method="area")
+            tf.image.resize(tf.cast(images[i : i + chunk], tf.float32), size, method="area")
             for i in range(0, len(images), chunk)
         ]
     else:
         out = []
         for i, image in enumerate(images):
             _check_size(image.shape, patch_size, i)
-            out.append(tf.image.resize(tf.cast(image, tf.float32), (patch_size, patch_size), method="area")[None])
+            out.append(tf.image.resize(tf.cast(image, tf.float32), size, method="area")[None])
     return np.concatenate([o.numpy() for o in out]).astype(np.float32)
 
 
-def to_grayscale(x: np.ndarray) -> np.ndarray:
+def to_grayscale(x):
     """RGB (..., 3) -> luma (..., 1), BT.601 weights; other channel counts pass through."""
     if x.shape[-1] != 3:
         return x
@@ -109,9 +127,9 @@ class Patches(NamedTuple):
     """Output of `prepare_patches`."""
 
     x: np.ndarray  # float32 (m, d), or (m, s, s, c) with flatten=False
-    labels: np.ndarray | None  # label of each patch's source image
-    scale: float | None
-    whitening: Whitening | None
+    labels: np.ndarray  # label of each patch's source image, or None
+    scale: float  # or None
+    whitening: Whitening  # or None
     settings: dict
 
 
@@ -119,19 +137,19 @@ def prepare_patches(
     images,
     labels=None,
     *,
-    patch_size: int = 12,
-    mode: str = "random",
-    patches_per_image: int = 1,
-    grayscale: bool = True,
-    remove_mean: bool = True,
-    normalize: bool = True,
-    whiten: str | None = None,
-    n_components: int | None = None,
-    epsilon: float = 1e-2,
-    flatten: bool = True,
-    seed: int = 0,
-    fitted: DatasetInfo | None = None,
-) -> Patches:
+    patch_size=12,
+    mode="random",
+    patches_per_image=1,
+    grayscale=True,
+    remove_mean=True,
+    normalize=True,
+    whiten=None,
+    n_components=None,
+    epsilon=1e-2,
+    flatten=True,
+    seed=0,
+    fitted=None,
+):
     """Extracts and preprocesses patches (see the module docstring for the steps).
 
     Args:
@@ -149,25 +167,31 @@ def prepare_patches(
             PCA whitening needs flat vectors.
         fitted: the `DatasetInfo` of training data processed with the same
             settings; its scale and whitening are reused instead of fitted.
+
+    Returns:
+        `Patches`: the float32 patches, their labels, the fitted scale and
+        whitening, and the settings (recorded in ``DatasetInfo.preprocessing``).
     """
-    if mode not in PATCH_MODES:
-        raise ValueError(f"mode must be one of {PATCH_MODES}, got {mode!r}")
-    if int(patch_size) != patch_size or patch_size < 1:
-        raise ValueError(f"patch_size must be a positive integer, got {patch_size!r}")
-    if int(patches_per_image) != patches_per_image or patches_per_image < 1:
-        raise ValueError(f"patches_per_image must be a positive integer, got {patches_per_image!r}")
+    mode = lookup(mode, PATCH_MODES, "patch mode")
+    patch_size = check_positive_int(patch_size, "patch_size")
+    patches_per_image = check_positive_int(patches_per_image, "patches_per_image")
+    whiten = None if whiten is None else lookup(whiten, METHODS, "whiten method")
+    epsilon = check_number(epsilon, "epsilon", minimum=0.0)
     if whiten == "pca" and not flatten:
-        raise ValueError("PCA whitening gives vectors of principal components: use flatten=True")
+        raise ValueError(
+            "PCA whitening gives vectors of principal components, not images, but flatten=False "
+            "was asked for. Use flatten=True, or whiten='zca' (which keeps pixel space)."
+        )
     settings = {
-        "patch_size": int(patch_size),
+        "patch_size": patch_size,
         "mode": mode,
-        "patches_per_image": int(patches_per_image) if mode == "random" else 1,
+        "patches_per_image": patches_per_image if mode == "random" else 1,
         "grayscale": bool(grayscale),
         "remove_mean": bool(remove_mean),
         "normalize": bool(normalize),
         "whiten": whiten,
         "n_components": n_components,
-        "epsilon": float(epsilon),
+        "epsilon": epsilon,
         "flatten": bool(flatten),
         "seed": int(seed),
     }
@@ -179,8 +203,9 @@ def prepare_patches(
         }
         if mismatched:
             raise ValueError(
-                "preprocessing_from was fitted with other settings (fitted, requested): "
+                "preprocessing_from was fitted with other settings (fitted vs requested): "
                 + ", ".join(f"{k}={v[0]!r} vs {v[1]!r}" for k, v in mismatched.items())
+                + ". Request the training data's settings, or fit on data loaded like this."
             )
 
     if mode == "random":
@@ -204,38 +229,55 @@ def prepare_patches(
     if normalize:
         scale = fitted.scale if fitted is not None else float(x.std())
         if not scale > 0:
-            raise ValueError("the patches have zero variance (constant images?): cannot normalize")
+            raise ValueError(
+                f"The patches have zero variance (std {scale!r}; constant images?), so they "
+                "cannot be normalized. Check the images, or pass normalize=False."
+            )
         x /= scale
     if whiten is not None:
-        whitening = fitted.whitening if fitted is not None else Whitening(whiten, n_components, epsilon).fit(x)
+        if fitted is not None:
+            whitening = fitted.whitening
+        else:
+            whitening = Whitening(whiten, n_components, epsilon).fit(x)
         x = whitening.transform(x)
     if not flatten:
         x = x.reshape(len(x), *patch_shape)
     patch_labels = None if labels is None else np.asarray(labels)[source]
-    return Patches(np.ascontiguousarray(x, dtype=np.float32), patch_labels, scale, whitening, settings)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    return Patches(x, patch_labels, scale, whitening, settings)
 
 
 def patch_pipeline(
     images,
     labels,
     *,
-    name: str,
-    split: str,
-    source: str,
-    class_names: Sequence[str] | None,
-    fit_allowed: bool,
-    with_labels: bool,
-    batch_size: int,
-    shuffle: bool,
-    seed: int,
-    drop_remainder: bool,
-    preprocessing_from: DatasetInfo | None,
+    name,
+    split,
+    source,
+    class_names,
+    fit_allowed,
+    with_labels,
+    batch_size,
+    shuffle,
+    seed,
+    drop_remainder,
+    preprocessing_from,
     **patch_options,
-) -> tuple[tf.data.Dataset, DatasetInfo]:
+):
     """`prepare_patches` + `make_dataset` + `DatasetInfo`: the common tail of the patch loaders.
 
-    ``fit_allowed=False`` (test splits) refuses to fit scale or whitening on
-    this data: they must come from ``preprocessing_from`` (the training info).
+    Args:
+        images, labels: as for `prepare_patches`.
+        name, split, source, class_names: recorded in the `DatasetInfo`.
+        fit_allowed: False (test splits) refuses to fit scale or whitening on
+            this data: they must come from ``preprocessing_from`` (the
+            training info), so test data never leaks into the preprocessing.
+        with_labels, batch_size, shuffle, seed, drop_remainder: see `make_dataset`.
+        preprocessing_from: the training data's `DatasetInfo`, or None.
+        **patch_options: passed to `prepare_patches`.
+
+    Returns:
+        ``(dataset, info)``.
     """
     wants_fit = patch_options.get("normalize", True) or patch_options.get("whiten") is not None
     if wants_fit and preprocessing_from is None and not fit_allowed:
@@ -245,7 +287,7 @@ def patch_pipeline(
             "(or use normalize=False, whiten=None)."
         )
     if with_labels and labels is None:
-        raise ValueError(f"with_labels=True but {name} has no labels")
+        raise ValueError(f"with_labels=True, but {name} has no labels. Pass with_labels=False.")
     p = prepare_patches(images, labels, seed=seed, fitted=preprocessing_from, **patch_options)
     ds = make_dataset(
         p.x,

@@ -15,32 +15,24 @@ work such as dynamic binarisation run vectorised on a batch rather than per
 example.
 """
 
-from __future__ import annotations
-
 import dataclasses
-from typing import Any, Callable, Mapping
 
 import numpy as np
 import tensorflow as tf
 
-from keras_svae.data.whitening import Whitening
-
-#: ``map_batch(x, seed)``: x is a gathered batch, seed an int64 tensor of shape
-#: [2] for `tf.random.stateless_*` ops; it differs for every batch and every
-#: pass over the data and is reproducible from `make_dataset`'s ``seed``.
-BatchFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+from keras_svae.validation import check_positive_int
 
 
 def make_dataset(
     features,
     labels=None,
     *,
-    batch_size: int = 128,
-    shuffle: bool = True,
-    seed: int = 0,
-    drop_remainder: bool = False,
-    map_batch: BatchFn | None = None,
-) -> tf.data.Dataset:
+    batch_size=128,
+    shuffle=True,
+    seed=0,
+    drop_remainder=False,
+    map_batch=None,
+):
     """Builds a shuffled (seeded), batched, prefetched dataset from in-memory arrays.
 
     Args:
@@ -54,6 +46,9 @@ def make_dataset(
         drop_remainder: drop the last, smaller batch (gives static batch shapes).
         map_batch: optional ``fn(x_batch, seed) -> x_batch`` run on every batch
             of features (not labels), e.g. scaling or stochastic binarisation.
+            ``seed`` is an int64 tensor of shape [2] for ``tf.random.stateless_*``
+            ops; it differs for every batch and every pass over the data and is
+            reproducible from ``seed``.
 
     Returns:
         A `tf.data.Dataset` whose elements are ``x`` or ``(x, label)`` batches.
@@ -61,16 +56,22 @@ def make_dataset(
     features = np.asarray(features)
     n = len(features)
     if n == 0:
-        raise ValueError("make_dataset: no examples (features has length 0)")
+        raise ValueError(
+            f"make_dataset got no examples (features of shape {features.shape}). Pass at least "
+            "one example."
+        )
     if labels is not None:
         labels = np.asarray(labels)
         if len(labels) != n:
-            raise ValueError(f"make_dataset: {n} examples but {len(labels)} labels")
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+            raise ValueError(
+                f"make_dataset got {n} examples but {len(labels)} labels. Pass one label per "
+                "example, or labels=None."
+            )
+    batch_size = check_positive_int(batch_size, "batch_size")
     if drop_remainder and n < batch_size:
         raise ValueError(
-            f"drop_remainder=True with {n} examples and batch_size={batch_size} leaves no batch"
+            f"drop_remainder=True with {n} examples and batch_size={batch_size} leaves no batch. "
+            f"Use batch_size <= {n} or drop_remainder=False."
         )
 
     x_all = tf.constant(features)
@@ -79,7 +80,7 @@ def make_dataset(
     ds = tf.data.Dataset.range(n)
     if shuffle:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(int(batch_size), drop_remainder=drop_remainder)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if map_batch is not None:
         # Two int64 per batch, a fresh stream at every pass, reproducible from seed.
         seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(2)
@@ -125,25 +126,25 @@ class DatasetInfo:
     split: str
     num_examples: int
     batch_size: int
-    element_shape: tuple[int, ...]
-    value_range: tuple[float, float]
+    element_shape: tuple
+    value_range: tuple
     with_labels: bool = False
-    label_shape: tuple[int, ...] = ()
-    class_names: tuple[str, ...] | None = None
+    label_shape: tuple = ()
+    class_names: tuple = None
     source: str = ""
-    scale: float | None = None
-    whitening: Whitening | None = None
-    preprocessing: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    scale: float = None
+    whitening: object = None
+    preprocessing: dict = dataclasses.field(default_factory=dict)
+    extra: dict = dataclasses.field(default_factory=dict)
 
     @property
-    def steps_per_epoch(self) -> int:
+    def steps_per_epoch(self):
         """Batches in one pass (counting a last, smaller batch unless it is dropped)."""
         if self.preprocessing.get("drop_remainder"):
             return self.num_examples // self.batch_size
         return -(-self.num_examples // self.batch_size)
 
-    def undo_preprocessing(self, x) -> np.ndarray:
+    def undo_preprocessing(self, x):
         """Maps model-space vectors back to (mean-removed) pixel space for figures.
 
         Inverts whitening, then global scaling. Per-patch mean removal cannot be
@@ -159,7 +160,7 @@ class DatasetInfo:
             x = x * self.scale
         return x.astype(np.float32)
 
-    def to_config(self) -> dict[str, Any]:
+    def to_config(self):
         """JSON-serialisable dict, fitted whitening included (for exported decoders)."""
         return {
             "name": self.name,

@@ -10,15 +10,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from keras_svae.data.pipeline import DatasetInfo, make_dataset
+from keras_svae.validation import check_number, check_positive_int, check_scale
+
 PATCH_SIZE = 5
 N_BASES = 5
 
 
 def true_bases(patch_size=PATCH_SIZE):
-    """Five unit-norm patterns: a row bar, a column bar, a diagonal, a centred
-    blob and a left-to-right ramp. Shape [5, patch_size, patch_size]."""
+    """The five true basis functions of the synthetic patches.
+
+    Args:
+        patch_size: side of the patches, at least 3.
+
+    Returns:
+        float32 [5, patch_size, patch_size], unit-norm patterns: a row bar, a
+        column bar, a diagonal, a centred blob and a left-to-right ramp.
+    """
+    patch_size = check_positive_int(patch_size, "patch_size")
     if patch_size < 3:
-        raise ValueError(f"patch_size must be at least 3, got {patch_size}.")
+        raise ValueError(
+            f"patch_size must be at least 3 (the bars need a row inside the patch), got "
+            f"{patch_size}. Use patch_size >= 3; the paper uses 5."
+        )
     size = patch_size
     grid = np.arange(size, dtype=np.float64)
     rows, cols = np.meshgrid(grid, grid, indexing="ij")
@@ -55,20 +69,28 @@ class SyntheticPatches:
     noise_std: float
 
 
-def synthetic_patches(n=20000, seed=0, noise_std=0.1, patch_size=PATCH_SIZE,
-                      coefficient_scale=1.0):
+def synthetic_patches(n=20000, seed=0, noise_std=0.1, patch_size=PATCH_SIZE, coefficient_scale=1.0):
     """Generate ``n`` patches x = sum_k a_k basis_k + Normal(0, noise_std).
 
     The coefficients are Laplace(0, coefficient_scale): most are small, a few
     large, which is what the sparse priors model.
+
+    Args:
+        n: number of patches.
+        seed: seeds the coefficients and the noise.
+        noise_std: standard deviation of the Gaussian noise (0 for clean patches).
+        patch_size: side of the patches (see `true_bases`).
+        coefficient_scale: scale of the Laplace coefficients.
+
+    Returns:
+        A `SyntheticPatches` holding the patches and everything that made them.
     """
-    if int(n) < 1:
-        raise ValueError(f"n must be at least 1, got {n}.")
-    if not noise_std >= 0:
-        raise ValueError(f"noise_std must be >= 0, got {noise_std}.")
+    n = check_positive_int(n, "n")
+    noise_std = check_number(noise_std, "noise_std", minimum=0.0)
+    coefficient_scale = check_scale(coefficient_scale, "coefficient_scale")
     rng = np.random.default_rng(seed)
     bases = true_bases(patch_size)
-    coefficients = rng.laplace(0.0, coefficient_scale, size=(int(n), N_BASES))
+    coefficients = rng.laplace(0.0, coefficient_scale, size=(n, N_BASES))
     clean = np.einsum("nk,kij->nij", coefficients, bases)[..., None]
     noise = rng.normal(0.0, noise_std, size=clean.shape)
     return SyntheticPatches(
@@ -76,19 +98,31 @@ def synthetic_patches(n=20000, seed=0, noise_std=0.1, patch_size=PATCH_SIZE,
         clean=clean.astype(np.float32),
         coefficients=coefficients.astype(np.float32),
         bases=bases,
-        noise_std=float(noise_std),
+        noise_std=noise_std,
     )
 
 
-def load_synthetic(n=20000, *, seed=0, noise_std=0.1, batch_size=100, shuffle=True,
-                   with_labels=False, drop_remainder=False):
+def load_synthetic(
+    n=20000,
+    *,
+    seed=0,
+    noise_std=0.1,
+    batch_size=100,
+    shuffle=True,
+    with_labels=False,
+    drop_remainder=False,
+):
     """The synthetic patches as a batched ``tf.data.Dataset`` and a ``DatasetInfo``.
 
-    With ``with_labels=True`` the elements are ``(x, coefficients)``; the true
-    bases, clean patches and noise level are in ``info.extra``.
-    """
-    from keras_svae.data.pipeline import DatasetInfo, make_dataset
+    Args:
+        n, seed, noise_std: see `synthetic_patches`.
+        batch_size, shuffle, drop_remainder: see `make_dataset`.
+        with_labels: elements ``(x, coefficients)`` instead of ``x``.
 
+    Returns:
+        ``(dataset, info)``; the true bases, clean patches and noise level are
+        in ``info.extra``.
+    """
     data = synthetic_patches(n, seed=seed, noise_std=noise_std)
     dataset = make_dataset(
         data.x,

@@ -7,20 +7,11 @@ tensorflow_datasets is imported lazily: it is slow to import and only this
 source needs it.
 """
 
-from __future__ import annotations
-
 import numpy as np
 
 
-def load_tfds_arrays(
-    name: str,
-    split: str,
-    *,
-    data_dir: str | None = None,
-    download: bool = True,
-    offline_hint: str = "",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Returns ``(images, labels)`` of a supervised tfds image data set as numpy arrays.
+def load_tfds_arrays(name, split, *, data_dir=None, download=True, offline_hint=""):
+    """Reads a supervised tfds image data set into numpy arrays.
 
     Args:
         name: tfds name, e.g. ``"mnist"`` or ``"cifar10"``.
@@ -28,6 +19,9 @@ def load_tfds_arrays(
         data_dir: tfds data directory (default: tfds' own, ``~/tensorflow_datasets``).
         download: let tfds download and prepare the data if it is missing.
         offline_hint: appended to tfds' error message (how to use local files).
+
+    Returns:
+        ``(images, labels)`` numpy arrays.
     """
     import tensorflow_datasets as tfds
 
@@ -40,7 +34,10 @@ def load_tfds_arrays(
             err.add_note(f"keras_svae: tfds.load({name!r}, split={split!r}) failed. {offline_hint}")
         raise
     if not chunks:
-        raise ValueError(f"tfds.load({name!r}, split={split!r}) returned no examples")
+        raise ValueError(
+            f"tfds.load({name!r}, split={split!r}) returned no examples. Check the split "
+            "(e.g. 'train' or 'test[:10%]')."
+        )
     images = np.concatenate([c[0] for c in chunks])
     labels = np.concatenate([c[1] for c in chunks])
     return images, labels

@@ -10,41 +10,65 @@ labels, so latents can be compared with them. Values lie in [0, 1], as a
 Bernoulli (sigmoid) decoder expects. Everything is drawn from one seed.
 """
 
-from __future__ import annotations
-
-from typing import Sequence
-
 import numpy as np
-import tensorflow as tf
 
 from keras_svae.data.pipeline import DatasetInfo, make_dataset
+from keras_svae.validation import check_number, check_positive_int, check_scale
 
 DEFAULT_CENTRES = ((3.0, 3.0), (6.0, 6.0))
 
 
-def gaussian_templates(image_size: int = 10, centres: Sequence[Sequence[float]] = DEFAULT_CENTRES, width: float = 1.5) -> np.ndarray:
-    """Gaussian blobs with peak 1 at ``centres`` (row, col): float32 (k, size, size)."""
+def gaussian_templates(image_size=10, centres=DEFAULT_CENTRES, width=1.5):
+    """Gaussian blobs with peak 1.
+
+    Args:
+        image_size: side of the images.
+        centres: one (row, col) centre per template.
+        width: the blobs' standard deviation in pixels.
+
+    Returns:
+        float32 (k, image_size, image_size).
+    """
     rows, cols = np.mgrid[0:image_size, 0:image_size].astype(np.float64)
     blobs = [np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2.0 * width**2)) for r, c in centres]
     return np.stack(blobs).astype(np.float32)
 
 
 def make_toy_images(
-    num_examples: int,
+    num_examples,
     *,
-    seed: int = 0,
-    image_size: int = 10,
-    centres: Sequence[Sequence[float]] = DEFAULT_CENTRES,
-    width: float = 1.5,
-    presence_prob: float = 0.5,
-    amplitude_range: tuple[float, float] = (0.5, 1.0),
-    noise_std: float = 0.05,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draws the toy data: ``(images (n, size, size), amplitudes (n, k), templates (k, size, size))``."""
-    if num_examples < 1:
-        raise ValueError(f"num_examples must be positive, got {num_examples}")
+    seed=0,
+    image_size=10,
+    centres=DEFAULT_CENTRES,
+    width=1.5,
+    presence_prob=0.5,
+    amplitude_range=(0.5, 1.0),
+    noise_std=0.05,
+):
+    """Draws the toy data.
+
+    Args:
+        num_examples: images to draw.
+        seed: seeds everything.
+        image_size, centres, width: the templates, see `gaussian_templates`.
+        presence_prob: probability that a template is present in an image.
+        amplitude_range: ``(low, high)`` of a present template's uniform amplitude.
+        noise_std: standard deviation of the Gaussian pixel noise (before clipping).
+
+    Returns:
+        ``(images (n, size, size), amplitudes (n, k), templates (k, size, size))``,
+        float32.
+    """
+    num_examples = check_positive_int(num_examples, "num_examples")
+    image_size = check_positive_int(image_size, "image_size")
+    width = check_scale(width, "width")
+    noise_std = check_number(noise_std, "noise_std", minimum=0.0)
+    presence_prob = check_number(presence_prob, "presence_prob")
     if not 0.0 <= presence_prob <= 1.0:
-        raise ValueError(f"presence_prob must be in [0, 1], got {presence_prob}")
+        raise ValueError(
+            f"presence_prob must be a probability in [0, 1], got {presence_prob!r}. "
+            "E.g. presence_prob=0.5."
+        )
     rng = np.random.default_rng(seed)
     templates = gaussian_templates(image_size, centres, width)
     k = len(templates)
@@ -60,16 +84,16 @@ def make_toy_images(
 
 
 def load_toy(
-    num_examples: int = 10_000,
+    num_examples=10_000,
     *,
-    seed: int = 0,
-    flatten: bool = True,
-    with_labels: bool = False,
-    batch_size: int = 128,
-    shuffle: bool = True,
-    drop_remainder: bool = False,
+    seed=0,
+    flatten=True,
+    with_labels=False,
+    batch_size=128,
+    shuffle=True,
+    drop_remainder=False,
     **generator_options,
-) -> tuple[tf.data.Dataset, DatasetInfo]:
+):
     """The toy data as a batched `tf.data.Dataset` (x float32 in [0, 1]).
 
     Args:
@@ -82,7 +106,8 @@ def load_toy(
             ``presence_prob``, ``amplitude_range``, ``noise_std``, ``image_size``).
         batch_size, shuffle, drop_remainder: see `make_dataset`.
 
-    ``info.extra["templates"]`` holds the true templates.
+    Returns:
+        ``(dataset, info)``; ``info.extra["templates"]`` holds the true templates.
     """
     images, amplitudes, templates = make_toy_images(num_examples, seed=seed, **generator_options)
     size = images.shape[1]
@@ -106,7 +131,12 @@ def load_toy(
         with_labels=with_labels,
         label_shape=(len(templates),),
         source=f"make_toy_images(seed={seed})",
-        preprocessing={"seed": seed, "flatten": flatten, "drop_remainder": drop_remainder, **generator_options},
+        preprocessing={
+            "seed": seed,
+            "flatten": flatten,
+            "drop_remainder": drop_remainder,
+            **generator_options,
+        },
         extra={"templates": templates},
     )
     return ds, info
