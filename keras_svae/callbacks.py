@@ -1,8 +1,13 @@
-"""Keras callbacks for watching a sparse VAE train in TensorBoard.
+"""Keras callbacks for sparse VAEs: TensorBoard summaries and a KL warm-up.
 
 ``keras.callbacks.TensorBoard`` already plots the three losses (``loss``,
-``reconstruction``, ``kl``); ``ImageSummaries`` adds what the paper's figures
-show, per epoch: inputs over their reconstructions, and each latent's pattern.
+``reconstruction``, ``kl``, and ``val_`` curves when ``fit`` gets
+``validation_data``). ``ImageSummaries`` adds what the paper's figures show,
+per epoch: inputs beside their reconstructions, each latent's pattern and
+samples from the prior; ``SparsitySummaries`` adds the sparsity numbers of
+``keras_svae.evaluation`` as scalars and histograms. Neither draws from the
+model's training seed, so logging does not change training. ``KLWarmUp`` ramps
+the KL weight from 0 to ``beta``.
 """
 
 from pathlib import Path
@@ -11,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_svae.evaluation import latent_patterns
+from keras_svae import evaluation
 from keras_svae.plots import as_images
 
 
@@ -26,7 +31,7 @@ def _to_unit_range(images):
 
 
 class ImageSummaries(keras.callbacks.Callback):
-    """Log reconstructions and latent patterns as TensorBoard images.
+    """Log reconstructions, latent patterns and prior samples as TensorBoard images.
 
     Args:
         log_dir: TensorBoard folder (images go to ``log_dir/images``).
@@ -36,14 +41,17 @@ class ImageSummaries(keras.callbacks.Callback):
             inferred.
         display: optional function mapping model-space arrays to images (e.g.
             ``info.undo_preprocessing`` for whitened patches).
+        sample_seed: the integer seed of the prior samples (the same draws
+            each epoch, so the images show how the decoder changes).
 
     Example:
         >>> model.fit(x, epochs=10, callbacks=[keras.callbacks.TensorBoard("logs"),
         ...                                    ImageSummaries("logs", x[:8])])
     """
 
-    def __init__(self, log_dir, x, every=1, image_shape=None, display=None):
+    def __init__(self, log_dir, x, every=1, image_shape=None, display=None, sample_seed=0):
         super().__init__()
+        self.sample_seed = int(sample_seed)
         if int(every) < 1:
             raise ValueError(f"every must be an integer >= 1, got {every!r}.")
         self.x = np.asarray(x, dtype=np.float32)
@@ -62,8 +70,91 @@ class ImageSummaries(keras.callbacks.Callback):
             return
         reconstructions = np.asarray(self.model.reconstruct(self.x))
         pairs = np.concatenate([self._images(self.x), self._images(reconstructions)], axis=2)
-        patterns = self._images(latent_patterns(self.model))
+        patterns = self._images(evaluation.latent_patterns(self.model))
+        # A fixed integer seed: stateless draws, the training seed is untouched.
+        samples = self._images(self.model.sample(len(self.x), seed=self.sample_seed))
         with self.writer.as_default():
             tf.summary.image("reconstructions", pairs, step=epoch, max_outputs=len(pairs))
             tf.summary.image("patterns", patterns, step=epoch, max_outputs=len(patterns))
+            tf.summary.image("prior_samples", samples, step=epoch, max_outputs=len(samples))
         self.writer.flush()
+
+
+class SparsitySummaries(keras.callbacks.Callback):
+    """Log how sparse the codes are, each epoch, as TensorBoard scalars and histograms.
+
+    On the examples ``x`` (held-out data is best): scalars ``active_units``
+    (latents whose posterior mean varies, variance > 0.01), ``hoyer`` (Hoyer
+    sparsity of the standardised posterior means, 0 dense to 1 one-hot),
+    ``collapsed_fraction`` (latents whose KL is below 0.01 nats for 95% of the
+    examples), ``explained_variance`` (1 - MSE / Var(x)) and ``kl_total``;
+    histograms ``posterior_means`` (all code values) and ``kl_per_latent``, and
+    one scalar per latent ``kl/z<k>``. Written under ``log_dir/sparsity``.
+
+    Args:
+        log_dir: TensorBoard folder.
+        x: numpy examples to encode each time (a few thousand at most).
+        every: log every this many epochs.
+    """
+
+    def __init__(self, log_dir, x, every=1):
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be an integer >= 1, got {every!r}.")
+        self.x = np.asarray(x, dtype=np.float32)
+        if len(self.x) < 2:
+            raise ValueError("SparsitySummaries needs at least 2 examples in x.")
+        self.every = every
+        self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "sparsity"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        model, x = self.model, self.x
+        means = evaluation.codes(model, x)
+        kl = evaluation.kl_per_latent(model, x, per_example=True, seed=0)
+        reconstructions = evaluation.batched(model.reconstruct, x)
+        values = {
+            "active_units": evaluation.active_units(means),
+            "collapsed_fraction": float(np.mean(np.quantile(kl, 0.95, axis=0) < 0.01)),
+            "explained_variance": evaluation.explained_variance(x, reconstructions),
+            "kl_total": float(kl.sum(axis=1).mean()),
+        }
+        if model.latent_dim > 1:
+            values["hoyer"] = evaluation.hoyer_sparsity(means)
+        with self.writer.as_default():
+            for name, value in values.items():
+                tf.summary.scalar(name, value, step=epoch)
+            for k, value in enumerate(kl.mean(axis=0)):
+                tf.summary.scalar(f"kl/z{k}", value, step=epoch)
+            tf.summary.histogram("posterior_means", means, step=epoch)
+            tf.summary.histogram("kl_per_latent", kl.mean(axis=0), step=epoch)
+        self.writer.flush()
+
+
+class KLWarmUp(keras.callbacks.Callback):
+    """Ramp the KL weight linearly from 0 to the model's ``beta`` over the
+    first ``epochs`` epochs (then hold it at ``beta``).
+
+    Early in training the KL term can switch latents off before the decoder has
+    learned what they could explain (posterior collapse); a warm-up lets the
+    reconstruction term shape the code first. The weight follows the
+    optimizer's step count, so a resumed run continues the ramp where it was.
+
+    Args:
+        epochs: length of the ramp in epochs (> 0).
+    """
+
+    def __init__(self, epochs):
+        super().__init__()
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, float)) or epochs <= 0:
+            raise ValueError(f"KLWarmUp epochs must be a number > 0, got {epochs!r}.")
+        self.epochs = float(epochs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        steps_per_epoch = self.params.get("steps") or 1
+        done = float(self.model.optimizer.iterations.numpy()) / steps_per_epoch
+        self.model.kl_weight.assign(self.model.beta * min(1.0, done / self.epochs))
+
+    def on_train_end(self, logs=None):
+        self.model.kl_weight.assign(self.model.beta)

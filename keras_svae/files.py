@@ -49,7 +49,8 @@ def atomic_path(path, directory=False, overwrite=True):
         temporary = Path(tempfile.mkdtemp(prefix=prefix, dir=path.parent))
         temporary.chmod(0o755)
     else:
-        descriptor, name = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
+        suffix = "".join(path.suffixes)  # e.g. ".weights.h5", which Keras insists on
+        descriptor, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
         os.close(descriptor)
         temporary = Path(name)
         temporary.unlink()  # writers such as model.save expect to create the file
@@ -58,7 +59,7 @@ def atomic_path(path, directory=False, overwrite=True):
         if not temporary.exists():
             raise FileNotFoundError(f"Nothing was written to {temporary} for {path}.")
         if directory:
-            _replace_folder(temporary, path)
+            replace_folder(temporary, path)
         else:
             temporary.chmod(0o644)
             os.replace(temporary, path)
@@ -66,8 +67,11 @@ def atomic_path(path, directory=False, overwrite=True):
         remove(temporary)
 
 
-def _replace_folder(temporary, path):
-    """Rename a finished folder onto ``path``, replacing an existing folder."""
+def replace_folder(temporary, path):
+    """Rename a finished folder onto ``path``, replacing an existing folder
+    only once the rename can happen (the old one is moved aside first and
+    restored if the rename fails)."""
+    temporary, path = Path(temporary), Path(path)
     old = None
     if path.exists() or path.is_symlink():
         if not path.is_dir():

@@ -108,6 +108,10 @@ class SparseVAE(FusedExecution, keras.Model):
         self.latent_dim = check_positive_int(latent_dim, "latent_dim")
         self.n_samples = check_positive_int(n_samples, "n_samples")
         self.beta = check_number(beta, "beta", minimum=0.0)
+        # The KL weight the loss uses now: beta, or less during a KL warm-up
+        # (keras_svae.callbacks.KLWarmUp assigns it; a Python float would be
+        # frozen into the compiled step).
+        self.kl_weight = keras.Variable(self.beta, trainable=False, name="kl_weight")
         self.kl_mode = lookup(kl, KL_MODES, "kl mode")
         self.prior_scale = check_scale(prior_scale, "prior_scale")
         self.prior = make_prior(prior, self.latent_dim, self.prior_scale)
@@ -245,7 +249,7 @@ class SparseVAE(FusedExecution, keras.Model):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         x = tf.cast(x, self.compute_dtype)
         reconstruction, kl = self.elbo_terms(x, training=training)
-        per_example = reconstruction + self.beta * kl
+        per_example = reconstruction + tf.cast(self.kl_weight, kl.dtype) * kl
         if sample_weight is None:
             weights = tf.ones_like(per_example)
         else:

@@ -1,24 +1,31 @@
-"""TensorBoard image summaries written while a model trains."""
+"""TensorBoard summaries written while a model trains, and the KL warm-up."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import keras_svae
-from keras_svae.callbacks import ImageSummaries
+from keras_svae.callbacks import ImageSummaries, KLWarmUp, SparsitySummaries
 from keras_svae.data import synthetic_patches
 
 
 def test_image_summaries_reach_tensorboard(tmp_path):
     data = synthetic_patches(400, seed=0)
-    model = keras_svae.SparseVAE(latent_dim=3, decoder="linear", encoder_units=(8,), seed=0,
-                                 likelihood_scale=0.1)
+    model = keras_svae.SparseVAE(
+        latent_dim=3, decoder="linear", encoder_units=(8,), seed=0, likelihood_scale=0.1
+    )
     model.compile()
-    model.fit(data.x, epochs=2, batch_size=100, verbose=0,
-              callbacks=[ImageSummaries(tmp_path, data.x[:4])])
+    model.fit(
+        data.x,
+        epochs=2,
+        batch_size=100,
+        verbose=0,
+        callbacks=[ImageSummaries(tmp_path, data.x[:4])],
+    )
     events = EventAccumulator(str(tmp_path / "images"), size_guidance={"tensors": 0}).Reload()
-    assert set(events.Tags()["tensors"]) == {"reconstructions", "patterns"}
+    assert set(events.Tags()["tensors"]) == {"reconstructions", "patterns", "prior_samples"}
     patterns = events.Tensors("patterns")
     assert [event.step for event in patterns] == [0, 1]
     # An image summary holds width, height, then one PNG per image.
@@ -34,3 +41,71 @@ def test_image_summaries_refuse_bad_arguments(tmp_path):
         ImageSummaries(tmp_path, np.zeros((2, 4)), every=0)
     with pytest.raises(ValueError, match="at least one example"):
         ImageSummaries(tmp_path, np.zeros((0, 4)))
+
+
+def test_sparsity_summaries_reach_tensorboard_without_touching_the_training_seed(tmp_path):
+    data = synthetic_patches(400, seed=0)
+    runs = {}
+    for name, callbacks in (
+        ("plain", []),
+        (
+            "logged",
+            [SparsitySummaries(tmp_path, data.x[:200]), ImageSummaries(tmp_path, data.x[:4])],
+        ),
+    ):
+        model = keras_svae.SparseVAE(
+            latent_dim=3,
+            decoder="linear",
+            encoder_units=(8,),
+            seed=0,
+            likelihood_scale=0.1,
+            prior="cauchy",
+            posterior="normal",
+        )
+        model.compile()
+        model.fit(data.x, epochs=2, batch_size=100, verbose=0, shuffle=False, callbacks=callbacks)
+        runs[name] = [v.numpy() for v in model.trainable_variables]
+    for plain, logged in zip(runs["plain"], runs["logged"], strict=True):
+        np.testing.assert_allclose(plain, logged, rtol=1e-5, atol=1e-6)
+    events = EventAccumulator(str(tmp_path / "sparsity"), size_guidance={"tensors": 0}).Reload()
+    tags = set(events.Tags()["tensors"])
+    for tag in (
+        "active_units",
+        "hoyer",
+        "collapsed_fraction",
+        "explained_variance",
+        "kl_total",
+        "kl/z0",
+        "kl/z2",
+        "posterior_means",
+        "kl_per_latent",
+    ):
+        assert tag in tags, tag
+    steps = [event.step for event in events.Tensors("active_units")]
+    assert steps == [0, 1]
+    active = float(tf.make_ndarray(events.Tensors("active_units")[-1].tensor_proto))
+    assert 0 <= active <= 3
+    histogram = tf.make_ndarray(events.Tensors("kl_per_latent")[-1].tensor_proto)
+    assert histogram.ndim == 2 and histogram.shape[1] == 3  # (left, right, count) buckets
+
+
+def test_kl_warm_up_ramps_the_kl_weight_to_beta():
+    data = synthetic_patches(400, seed=0)
+    model = keras_svae.SparseVAE(
+        latent_dim=3, decoder="linear", encoder_units=(8,), seed=0, likelihood_scale=0.1, beta=2.0
+    )
+    model.compile()
+    seen = []
+
+    class Watch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(float(self.model.kl_weight.numpy()))
+
+    model.fit(data.x, epochs=4, batch_size=100, verbose=0, callbacks=[KLWarmUp(2), Watch()])
+    # 4 steps an epoch: the weight rises over the first 8 steps, then stays at beta.
+    assert seen[0] == 0.0
+    assert all(a <= b for a, b in zip(seen, seen[1:]))
+    assert seen[4] == pytest.approx(1.0) and seen[8:] == [2.0] * 8
+    assert float(model.kl_weight.numpy()) == 2.0
+    with pytest.raises(ValueError, match="KLWarmUp epochs must be a number > 0"):
+        KLWarmUp(0)

@@ -1,0 +1,21 @@
+"""Experiments: one training run end to end (``run_variant``) and the table
+that compares runs (``comparison_table``). The command line
+(``keras_svae.cli``) is a thin layer over these."""
+
+from keras_svae.experiment.config import DATASET_DEFAULTS, DATASETS, ExperimentConfig
+from keras_svae.experiment.datasets import ExperimentData, load_experiment_data
+from keras_svae.experiment.run import build_model, evaluate_variant, run_variant, write_figures
+from keras_svae.experiment.table import comparison_table
+
+__all__ = [
+    "DATASETS",
+    "DATASET_DEFAULTS",
+    "ExperimentConfig",
+    "ExperimentData",
+    "build_model",
+    "comparison_table",
+    "evaluate_variant",
+    "load_experiment_data",
+    "run_variant",
+    "write_figures",
+]

@@ -1,0 +1,216 @@
+"""One run end to end: build the model, train it (resumably), measure it, draw
+its figures and write them all into the run's folder."""
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from keras_svae import evaluation, files, plots
+from keras_svae.callbacks import ImageSummaries, KLWarmUp, SparsitySummaries
+from keras_svae.experiment.config import ExperimentConfig
+from keras_svae.experiment.datasets import load_experiment_data
+from keras_svae.model import SparseVAE
+
+# A run in progress lives here (inside the output folder) until it is complete;
+# a killed run's folder is reused by the next run of the same name.
+WORK_SUFFIX = f"{files.PARTIAL_MARK}run"
+
+
+def build_model(config, data):
+    """A compiled SparseVAE for ``config``; the learning rate decays
+    exponentially from ``learning_rate`` to ``final_learning_rate`` over the
+    run (constant when they are equal)."""
+    model = SparseVAE(
+        latent_dim=config.latent_dim,
+        prior=config.prior,
+        posterior=config.posterior,
+        likelihood=data.likelihood,
+        likelihood_scale=data.likelihood_scale,
+        learn_likelihood_scale=data.learn_likelihood_scale,
+        encoder=config.encoder,
+        decoder=config.decoder,
+        encoder_units=config.encoder_units,
+        decoder_units=config.decoder_units,
+        data_shape=data.x_test.shape[1:],
+        n_samples=config.n_samples,
+        beta=config.beta,
+        kl=config.kl,
+        seed=config.seed,
+        metadata=data.info.to_config() if data.info is not None else None,
+    )
+    rate = config.learning_rate
+    if config.final_learning_rate != config.learning_rate:
+        steps = config.epochs * -(-data.num_train // config.batch_size)
+        rate = keras.optimizers.schedules.ExponentialDecay(
+            config.learning_rate,
+            decay_steps=max(steps, 1),
+            decay_rate=config.final_learning_rate / config.learning_rate,
+        )
+    model.compile(
+        optimizer=keras.optimizers.Adam(rate, global_clipnorm=10.0),
+        jit_compile=config.jit_compile,
+        steps_per_execution=config.steps_per_execution,
+    )
+    return model
+
+
+def evaluate_variant(model, data, config, progress=False):
+    """The numbers that make the paper's claims checkable (see the README's
+    table for what each means). Returns (metrics, codes, patterns, kl)."""
+    x = data.x_test
+    n_eval = min(config.n_eval, len(x))
+    latent_codes = evaluation.codes(model, x)
+    patterns = evaluation.latent_patterns(model)
+    kl = evaluation.kl_per_latent(model, x, per_example=True, seed=config.seed)
+    reconstructions = evaluation.batched(model.reconstruct, x)
+    log_likelihood = evaluation.iwae(
+        model, x[:n_eval], k=config.iwae_k, seed=config.seed, progress=progress
+    )
+    metrics = {
+        "test_iwae": float(np.mean(log_likelihood)),
+        "test_iwae_sem": float(np.std(log_likelihood) / np.sqrt(n_eval)),
+        "iwae_k": config.iwae_k,
+        "iwae_examples": n_eval,
+        "test_kl": float(kl.sum(axis=1).mean()),
+        "kl_per_latent": kl.mean(axis=0).tolist(),
+        "mse": float(np.mean((reconstructions - x) ** 2)),
+        "explained_variance": evaluation.explained_variance(x, reconstructions),
+        "active_units": evaluation.active_units(latent_codes),
+        "collapsed_fraction": float(np.mean(np.quantile(kl, 0.95, axis=0) < 0.01)),
+        "hoyer_sparsity": evaluation.hoyer_sparsity(latent_codes) if model.latent_dim > 1 else None,
+    }
+    if model.posterior_family != "cauchy" or model.likelihood.name.startswith("bernoulli"):
+        # A Cauchy posterior's ELBO under a Gaussian likelihood is minus
+        # infinity (E_q z^2 is infinite): no estimate of it is reported.
+        metrics["test_elbo"] = float(np.mean(evaluation.elbo(model, x[:n_eval], seed=config.seed)))
+    if data.clean_test is not None:
+        metrics["mse_clean"] = float(np.mean((reconstructions - data.clean_test) ** 2))
+    if data.noise_variance:
+        metrics["noise_variance"] = data.noise_variance
+    if data.true_bases is not None:
+        match = evaluation.basis_recovery(patterns, data.true_bases)
+        metrics["basis_recovery"] = float(match.score)
+        metrics["basis_recovery_min"] = float(np.min(match.cosine))
+    if data.label_kind == "class" and model.latent_dim > 0:
+        metrics["knn_accuracy"] = evaluation.knn_accuracy(latent_codes, data.labels_test)
+        metrics["linear_probe_accuracy"] = evaluation.linear_probe_accuracy(
+            latent_codes, data.labels_test
+        )
+    return metrics, latent_codes, patterns, kl.mean(axis=0)
+
+
+def write_figures(model, data, latent_codes, patterns, kl, history, folder, title):
+    """The paper's figures for one variant, as PNG files in ``folder``."""
+    folder = Path(folder)
+    n = min(10, len(data.x_test))
+    reconstructions = evaluation.batched(model.reconstruct, data.x_test[:n])
+    plots.plot_reconstructions(
+        data.for_display(data.x_test[:n]), data.for_display(reconstructions),
+        path=folder / "reconstructions.png", title=title,
+    )  # fmt: skip
+    order = np.argsort(-kl)
+    bases = data.true_bases
+    plots.plot_patterns(
+        data.for_display(patterns), order=order, path=folder / "patterns.png", title=title,
+        labels=[f"z{k} KL {v:.2f}" for k, v in enumerate(kl)],
+        true_bases=None if bases is None else bases.reshape(len(bases), *patterns.shape[1:]),
+    )  # fmt: skip
+    plots.plot_latent_kl(kl, path=folder / "latent_kl.png", title=title)
+    plots.plot_training_curves(history, path=folder / "training_curves.png", title=title)
+    if model.latent_dim == 2:
+        plots.plot_latent_spread(
+            latent_codes, labels=data.labels_test, path=folder / "latent_spread.png", title=title
+        )
+        plots.plot_latent_grid(model, path=folder / "latent_grid.png", title=title)
+
+
+def finished_metrics(config, out_dir):
+    """The metrics of a finished run of exactly this config, or None."""
+    path = Path(out_dir) / config.name / "metrics.json"
+    if not path.is_file():
+        return None
+    try:
+        metrics = json.loads(path.read_text())
+    except ValueError:
+        return None
+    saved = dict(metrics.get("config", {}))
+    return metrics if saved == json.loads(json.dumps(dataclasses.asdict(config))) else None
+
+
+def run_variant(config, out_dir, verbose=0, say=print):
+    """Train one variant and write ``out_dir/<name>/`` with model.keras,
+    metrics.json, figures and TensorBoard logs. Returns the metrics dict.
+
+    A finished run of the same config is not repeated (its metrics are
+    returned). The run is assembled in ``out_dir/.<name>.partial-run/`` and
+    renamed into place when complete; Keras' ``BackupAndRestore`` checkpoints
+    it there each epoch, so a killed run restarted with the same config
+    continues from its last finished epoch.
+    """
+    if not isinstance(config, ExperimentConfig):
+        raise ValueError(f"config must be an ExperimentConfig, got {type(config).__name__}.")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"--out {out_dir} is a file; pass a folder.")
+    done = finished_metrics(config, out_dir)
+    if done is not None:
+        say(f"{config.name}: finished earlier, kept ({out_dir / config.name}/)")
+        return done
+    work = out_dir / f".{config.name}{WORK_SUFFIX}"
+    work.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    data = load_experiment_data(config)
+    model = build_model(config, data)
+    say(
+        f"{config.name}: {model.prior_spec} prior, {model.posterior_family} posterior, KL "
+        f"{'closed form' if model.kl_is_analytic else 'sampled'}, {data.likelihood} likelihood; "
+        f"{data.num_train:,} training examples, {config.epochs} epochs -> {out_dir / config.name}/"
+    )
+    x_watch = data.x_test[: min(1000, len(data.x_test))]
+    every = max(1, config.epochs // 10)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(work / "backup")),
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.TensorBoard(log_dir=str(work / "logs")),
+        ImageSummaries(work / "logs", data.x_test[:8], every=every, display=data.for_display),
+        SparsitySummaries(work / "logs", x_watch, every=every),
+    ]
+    if config.kl_warmup_epochs:
+        callbacks.append(KLWarmUp(config.kl_warmup_epochs))
+    start = time.perf_counter()
+    history = model.fit(
+        data.train,
+        epochs=config.epochs,
+        batch_size=None if data.info is not None else config.batch_size,
+        shuffle=data.info is None,  # pipelines shuffle themselves (seeded)
+        validation_data=data.x_test,
+        verbose=verbose,
+        callbacks=callbacks,
+    )
+    seconds = time.perf_counter() - start
+    losses = history.history.get("loss", [])
+    if not np.all(np.isfinite(losses)):
+        raise FloatingPointError(
+            f"{config.name}: the training loss became NaN or Inf in epoch {len(losses)}; "
+            "training stopped (TerminateOnNaN). Lower the learning rate or check the data."
+        )
+    metrics, latent_codes, patterns, kl = evaluate_variant(model, data, config)
+    metrics.update(
+        name=config.name,
+        prior=config.prior,
+        posterior=model.posterior_family,
+        kl_path="analytic" if model.kl_is_analytic else "sampled",
+        train_seconds=seconds,
+        history={k: [float(v) for v in vs] for k, vs in history.history.items()},
+        config=dataclasses.asdict(config),
+    )
+    model.save(work / "model.keras")
+    write_figures(model, data, latent_codes, patterns, kl, history.history, work, config.name)
+    files.write_json(work / "metrics.json", metrics)
+    files.remove(work / "backup")
+    files.replace_folder(work, out_dir / config.name)
+    return metrics

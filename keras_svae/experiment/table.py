@@ -1,0 +1,49 @@
+"""The comparison table of finished runs (the README's main-job table)."""
+
+# (header, metrics key, format). A column appears when any run has a value.
+COLUMNS = [
+    ("variant", "name", "{}"),
+    ("KL", "kl_path", "{}"),
+    ("test log p(x) >= (IWAE)", "test_iwae", "{:.2f}"),
+    ("test KL", "test_kl", "{:.2f}"),
+    ("MSE clean / noise var", "mse_clean_over_noise", "{:.2f}"),
+    ("MSE noisy / noise var", "mse_over_noise", "{:.2f}"),
+    ("MSE", "mse", "{:.4f}"),
+    ("basis recovery (min)", "basis_recovery_text", "{}"),
+    ("active", "active_units", "{}"),
+    ("collapsed", "collapsed_fraction", "{:.0%}"),
+    ("Hoyer", "hoyer_sparsity", "{:.2f}"),
+    ("kNN acc.", "knn_accuracy", "{:.3f}"),
+    ("train s", "train_seconds", "{:.0f}"),
+]
+
+
+def _derived(result):
+    """Ratios and combined cells computed from a run's metrics."""
+    row = dict(result)
+    noise = result.get("noise_variance")
+    if noise:
+        row["mse_over_noise"] = result["mse"] / noise
+        if result.get("mse_clean") is not None:
+            row["mse_clean_over_noise"] = result["mse_clean"] / noise
+    if result.get("basis_recovery") is not None:
+        row["basis_recovery_text"] = (
+            f"{result['basis_recovery']:.3f} ({result['basis_recovery_min']:.3f})"
+        )
+    return row
+
+
+def comparison_table(results):
+    """A Markdown table of the variants' key numbers."""
+    rows = [_derived(r) for r in results]
+    columns = [c for c in COLUMNS if any(r.get(c[1]) is not None for r in rows)]
+    lines = [
+        "| " + " | ".join(c[0] for c in columns) + " |",
+        "|" + "|".join("---" for _ in columns) + "|",
+    ]
+    for row in rows:
+        cells = [
+            fmt.format(row[key]) if row.get(key) is not None else "-" for _, key, fmt in columns
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
