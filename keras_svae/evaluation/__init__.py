@@ -1,0 +1,56 @@
+"""Numbers for the paper's qualitative claims, each saying what it estimates.
+
+- ``likelihood``: ``elbo`` and ``iwae``, bounds on log p(x) in nats per
+  example; the IWAE bound at large k is the number that compares priors.
+- ``sparsity``: Hoyer sparsity, the L0 curve, active latents, per-latent KL,
+  posterior collapse, explained variance, reconstruction error.
+- ``patterns``: what each latent draws (``latent_patterns``) and one-to-one
+  ``basis_recovery`` of known generating bases.
+- ``gabor``: least-squares 2-D Gabor fits of the patterns (natural images).
+- ``separability``: kNN and linear-probe accuracy and the silhouette of the
+  classes in the latent space (labels required).
+
+Functions take a trained SparseVAE and numpy data, or arrays the others
+return, and give floats, numpy arrays or small dataclasses/dicts, so results
+go into metrics.json and tables. Bad input is a ValueError naming the problem.
+"""
+
+from keras_svae.evaluation.gabor import gabor_fit, gabor_image, gabor_likeness
+from keras_svae.evaluation.latents import batched, codes
+from keras_svae.evaluation.likelihood import elbo, iwae
+from keras_svae.evaluation.patterns import BasisMatch, basis_recovery, latent_patterns
+from keras_svae.evaluation.separability import knn_accuracy, linear_probe_accuracy, silhouette
+from keras_svae.evaluation.sparsity import (
+    active_latents,
+    active_units,
+    explained_variance,
+    hoyer_sparsity,
+    kl_per_latent,
+    l0_curve,
+    posterior_collapse,
+    reconstruction_mse,
+)
+
+__all__ = [
+    "BasisMatch",
+    "active_latents",
+    "active_units",
+    "basis_recovery",
+    "batched",
+    "codes",
+    "elbo",
+    "explained_variance",
+    "gabor_image",
+    "gabor_fit",
+    "gabor_likeness",
+    "hoyer_sparsity",
+    "iwae",
+    "kl_per_latent",
+    "knn_accuracy",
+    "l0_curve",
+    "latent_patterns",
+    "linear_probe_accuracy",
+    "posterior_collapse",
+    "reconstruction_mse",
+    "silhouette",
+]

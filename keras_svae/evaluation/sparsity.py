@@ -1,0 +1,216 @@
+"""How sparse the codes are, which latents the model uses, how well it reconstructs.
+
+The code of an example is its posterior location (``codes``): the mean of a
+Normal posterior, the median of a Cauchy one.
+"""
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from keras_svae.evaluation.checks import as_flat, as_matrix, model_inputs, positive_int, same_shape
+from keras_svae.evaluation.latents import batched
+from keras_svae.kl import has_closed_form, kl_divergence
+
+tfd = tfp.distributions
+
+
+def hoyer_sparsity(latent_codes):
+    """Mean Hoyer sparsity of the standardised codes.
+
+    Each latent is first divided by its standard deviation across the examples,
+    so the number does not depend on the latents' arbitrary scales (a linear
+    decoder can shrink one latent and grow its pattern without changing the
+    model). Then, for each example's code c of n latents,
+
+        H(c) = (sqrt(n) - |c|_1 / |c|_2) / (sqrt(n) - 1),
+
+    which is 1 when one latent alone is non-zero and 0 when all are equal in
+    size; the mean over examples is returned. A latent that never varies (std
+    0) is left unscaled, and an all-zero code counts as 0. A latent that
+    barely varies is scaled up like any other: pass ``codes[:, active]`` (see
+    ``active_latents``) to leave collapsed latents out.
+
+    Args:
+        latent_codes: numpy array [n, latent_dim] with latent_dim >= 2.
+
+    Returns:
+        A float in [0, 1].
+    """
+    latent_codes = as_matrix(latent_codes, "latent_codes", min_columns=2)
+    n = latent_codes.shape[1]
+    std = latent_codes.std(axis=0)
+    scaled = latent_codes / np.where(std > 0, std, 1.0)
+    l1 = np.sum(np.abs(scaled), axis=1)
+    l2 = np.sqrt(np.sum(scaled**2, axis=1))
+    ratio = np.divide(l1, l2, out=np.full_like(l1, np.sqrt(n)), where=l2 > 0)
+    return float(np.clip(np.mean((np.sqrt(n) - ratio) / (np.sqrt(n) - 1)), 0.0, 1.0))
+
+
+def l0_curve(latent_codes, thresholds):
+    """The fraction of code entries with |code| <= each threshold.
+
+    A sparse code has most entries at or near 0, so its curve rises steeply at
+    small thresholds; threshold 0 gives the fraction of entries exactly 0. The
+    codes are taken as they are (not standardised), so the thresholds are in
+    the latents' own units.
+
+    Args:
+        latent_codes: numpy array [n, latent_dim].
+        thresholds: non-negative numbers, e.g. ``[0, 0.01, 0.1, 1]``.
+
+    Returns:
+        A float64 numpy array with one fraction in [0, 1] per threshold.
+    """
+    latent_codes = as_matrix(latent_codes, "latent_codes")
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    if thresholds.ndim != 1 or len(thresholds) == 0:
+        raise ValueError(f"thresholds must be a 1-D list of numbers, got shape {thresholds.shape}.")
+    if not np.all(np.isfinite(thresholds)) or np.any(thresholds < 0):
+        raise ValueError(f"thresholds must be finite and >= 0, got {thresholds.tolist()}.")
+    magnitudes = np.sort(np.abs(latent_codes).ravel())
+    return np.searchsorted(magnitudes, thresholds, side="right") / magnitudes.size
+
+
+def active_latents(latent_codes, threshold=0.01):
+    """Which latents the model uses: variance of the code across examples > threshold.
+
+    A latent whose posterior location does not move with the input carries no
+    information about it, however large its posterior noise (Burda et al., 2016).
+
+    Args:
+        latent_codes: numpy array [n, latent_dim] of posterior locations, n >= 2.
+        threshold: variance above which a latent counts as active.
+
+    Returns:
+        A boolean numpy array [latent_dim].
+    """
+    latent_codes = as_matrix(latent_codes, "latent_codes", min_rows=2)
+    return np.var(latent_codes, axis=0) > threshold
+
+
+def active_units(latent_codes, threshold=0.01):
+    """How many latents are active (``active_latents``): an int."""
+    return int(np.sum(active_latents(latent_codes, threshold)))
+
+
+def kl_per_latent(model, x, per_example=False, n_samples=256, batch_size=1000, seed=0):
+    """KL(q(z_j given x) || p(z_j)) for each latent j, in nats.
+
+    The posterior and the prior both factorise over the latents, so the total
+    KL is the sum of these terms. Each is TFP's closed form where one is
+    registered for the pair (Normal-Normal, Normal-Laplace, Cauchy-Cauchy),
+    otherwise a Monte Carlo estimate from ``n_samples`` posterior draws.
+
+    Args:
+        model: a built SparseVAE whose prior factorises over the latents.
+        x: numpy array of examples [n, *data_shape].
+        per_example: return every example's terms instead of their mean.
+        n_samples: draws per example for a sampled KL.
+        batch_size: examples per encoder call.
+        seed: integer seed of the draws for a sampled KL.
+
+    Returns:
+        A float64 numpy array: [latent_dim], the mean over examples, or
+        [n, latent_dim] when ``per_example``.
+    """
+    x = model_inputs(model, x)
+    n_samples = positive_int(n_samples, "n_samples")
+    prior = model.prior
+    if not (
+        isinstance(prior, tfd.Independent)
+        and prior.distribution.batch_shape.as_list() == [model.latent_dim]
+    ):
+        raise ValueError(
+            "kl_per_latent needs a prior that factorises over the latents (a "
+            "tfd.Independent over latent_dim scalar distributions); this model's prior "
+            f"is {type(prior).__name__}."
+        )
+    prior = prior.distribution
+    batch_size = positive_int(batch_size, "batch_size")
+    per_latent = []
+    for start in range(0, len(x), batch_size):
+        q = model.posterior(tf.convert_to_tensor(x[start : start + batch_size])).distribution
+        if has_closed_form(q, prior):
+            terms = kl_divergence(q, prior, mode="analytic")
+        else:
+            z = q.sample(n_samples, seed=tf.constant([int(seed), start], tf.int32))
+            terms = kl_divergence(q, prior, z, mode="sampled")
+        per_latent.append(np.asarray(terms, dtype=np.float64))
+    per_latent = np.concatenate(per_latent)
+    return per_latent if per_example else per_latent.mean(axis=0)
+
+
+def posterior_collapse(model, x, threshold=0.01, fraction=0.95, **kwargs):
+    """The fraction of latents whose posterior has collapsed onto the prior.
+
+    A latent counts as collapsed when its KL(q(z_j given x) || p(z_j)) is below
+    ``threshold`` nats for at least ``fraction`` of the examples: q then equals
+    the prior for (nearly) every input, and the latent carries no information.
+
+    Args:
+        model: a built SparseVAE.
+        x: numpy array of examples [n, *data_shape].
+        threshold: KL in nats below which a latent is collapsed for an example.
+        fraction: share of examples for which it must be below.
+        **kwargs: passed to ``kl_per_latent`` (n_samples, batch_size, seed).
+
+    Returns:
+        A float in [0, 1]: collapsed latents / latent_dim.
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}.")
+    if not threshold > 0.0:
+        raise ValueError(f"threshold must be > 0 nats, got {threshold!r}.")
+    terms = kl_per_latent(model, x, per_example=True, **kwargs)
+    collapsed = np.mean(terms < threshold, axis=0) >= fraction
+    return float(np.mean(collapsed))
+
+
+def explained_variance(x, reconstructions):
+    """1 - MSE / Var(x): the share of the data's variance the reconstructions keep.
+
+    MSE is the mean over all values of (x - reconstruction)^2 and Var(x) the
+    mean over the data's values of their variance across examples, so
+    reconstructing every example as the data mean scores 0 and perfect
+    reconstructions score 1 (worse than the mean scores below 0).
+
+    Args:
+        x: numpy array [n, ...] of examples, n >= 2.
+        reconstructions: numpy array of the same shape.
+
+    Returns:
+        A float <= 1.
+    """
+    same_shape(x, reconstructions, "x", "reconstructions")
+    x = as_flat(x, "x")
+    reconstructions = as_flat(reconstructions, "reconstructions")
+    if len(x) < 2:
+        raise ValueError("explained_variance needs at least 2 examples to measure Var(x).")
+    variance = float(np.mean(np.var(x, axis=0)))
+    if variance == 0.0:
+        raise ValueError("x does not vary across examples (Var(x) = 0): nothing to explain.")
+    return 1.0 - float(np.mean((x - reconstructions) ** 2)) / variance
+
+
+def reconstruction_mse(model, x, reference=None, batch_size=1000):
+    """Mean squared error of the reconstructions from the posterior's mode.
+
+    Against the data by default. On synthetic data, pass the clean signal (the
+    data before noise was added) as ``reference``: then the number says how
+    well the model recovers the signal, and an MSE below the noise variance is
+    denoising, not over-fitting.
+
+    Args:
+        model: a built SparseVAE.
+        x: numpy array of examples [n, *data_shape] to reconstruct.
+        reference: optional array of x's shape to compare with instead of x.
+        batch_size: examples per call.
+
+    Returns:
+        A float: the mean over examples and values of the squared error.
+    """
+    target = x if reference is None else reference
+    same_shape(x, target, "x", "reference")
+    reconstructions = batched(model.reconstruct, x, batch_size)
+    return float(np.mean((reconstructions - np.asarray(target, dtype=np.float64)) ** 2))
