@@ -1,4 +1,5 @@
-"""The main job: `python -m training.train` trains the paper's three variants."""
+"""The main job: `keras-svae-train` (`python -m training.train`) trains the paper's
+three variants, measures them and writes their figures."""
 
 import json
 import math
@@ -7,9 +8,8 @@ import keras
 import numpy as np
 import pytest
 
-import keras_svae
+from keras_svae.cli import train_main
 from keras_svae.data import synthetic_patches
-from training import train
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -18,40 +18,83 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def default_run(tmp_path_factory):
     """The default main job (all three variants), run once for these tests."""
     out = tmp_path_factory.mktemp("runs")
-    train.main(["--out", str(out)])
+    train_main(["--out", str(out)])
     return out
 
 
 @pytest.mark.parametrize("prior", ["normal", "laplace", "cauchy"])
-def test_default_run_reconstructs_below_one_and_a_half_noise_variances(default_run, prior):
+def test_default_run_denoises_and_reports_what_it_measured(default_run, prior):
     folder = default_run / f"synthetic-{prior}-z10"
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["prior"] == prior
     assert metrics["posterior"] == ("cauchy" if prior == "cauchy" else "normal")
     assert metrics["kl_path"] == "analytic"
-    assert metrics["mse_over_noise_variance"] < 1.5
-    assert all(math.isfinite(v) for v in metrics["train_loss_history"])
-    for figure in ("reconstructions.png", "patterns.png"):
+    # No prior encodes noise: closer to the clean patches than the noise is.
+    assert metrics["mse_clean"] < metrics["noise_variance"]
+    assert math.isfinite(metrics["test_iwae"]) and metrics["iwae_k"] == 1000
+    assert ("test_elbo" in metrics) == (prior != "cauchy")  # a Cauchy ELBO is -inf here
+    assert all(math.isfinite(v) for v in metrics["history"]["loss"])
+    assert len(metrics["history"]["val_loss"]) == metrics["config"]["epochs"]
+    for figure in ("reconstructions.png", "patterns.png", "latent_kl.png", "training_curves.png"):
         assert (folder / figure).read_bytes()[:8] == PNG_MAGIC
     model = keras.models.load_model(folder / "model.keras")
     test = synthetic_patches(2000, seed=1)
-    mse = float(np.mean((np.asarray(model.reconstruct(test.x)) - test.x) ** 2))
-    assert mse == pytest.approx(metrics["reconstruction_mse"], rel=1e-4)
+    reconstructions = np.asarray(model.reconstruct(test.x))
+    assert float(np.mean((reconstructions - test.x) ** 2)) == pytest.approx(
+        metrics["mse"], rel=1e-4
+    )
+    assert float(np.mean((reconstructions - test.clean) ** 2)) == pytest.approx(
+        metrics["mse_clean"], rel=1e-4
+    )
     assert not list(default_run.glob(".*")), "temporary folders left behind"
+
+
+def test_default_run_recovers_the_true_bases_with_a_sparse_prior(default_run):
+    recovery = {
+        prior: json.loads((default_run / f"synthetic-{prior}-z10" / "metrics.json").read_text())
+        for prior in ("normal", "laplace", "cauchy")
+    }
+    best = max(recovery.values(), key=lambda m: m["basis_recovery_min"])
+    assert best["prior"] != "normal"  # a Gaussian prior cannot identify the rotation
+    assert best["basis_recovery_min"] >= 0.95, {
+        p: m["basis_recovery_min"] for p, m in recovery.items()
+    }
+
+
+def test_rerun_keeps_finished_runs(default_run, capsys):
+    before = (default_run / "synthetic-laplace-z10" / "metrics.json").read_bytes()
+    assert train_main(["--prior", "Laplace", "--out", str(default_run)]) == 0
+    assert "finished earlier, kept" in capsys.readouterr().out
+    assert (default_run / "synthetic-laplace-z10" / "metrics.json").read_bytes() == before
 
 
 def test_comparison_table_has_a_row_per_variant(default_run):
     from keras_svae.experiment import comparison_table
 
-    results = [json.loads((default_run / f"synthetic-{p}-z10" / "metrics.json").read_text())
-               for p in ("normal", "laplace", "cauchy")]
+    results = [
+        json.loads((default_run / f"synthetic-{p}-z10" / "metrics.json").read_text())
+        for p in ("normal", "laplace", "cauchy")
+    ]
     table = comparison_table(results)
-    assert table.count("\n") == 4 and "MSE/noise var" in table
+    assert table.count("\n") == 4 and "MSE clean / noise var" in table and "IWAE" in table
     assert "synthetic-cauchy-z10 | analytic" in table
 
 
 def test_two_latent_run_writes_spread_and_grid(tmp_path):
-    train.main(["--prior", "laplace", "--latent-dim", "2", "--epochs", "1", "--out", str(tmp_path)])
+    train_main(
+        [
+            "--prior",
+            "laplace",
+            "--latent-dim",
+            "2",
+            "--epochs",
+            "1",
+            "--iwae-k",
+            "10",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     folder = tmp_path / "synthetic-laplace-z2"
     for figure in ("latent_spread.png", "latent_grid.png"):
         assert (folder / figure).read_bytes()[:8] == PNG_MAGIC
@@ -59,7 +102,7 @@ def test_two_latent_run_writes_spread_and_grid(tmp_path):
 
 def test_bad_cli_choice_exits_with_usage(capsys):
     with pytest.raises(SystemExit):
-        train.main(["--prior", "gamma"])
+        train_main(["--prior", "gamma"])
     assert "invalid choice: 'gamma'" in capsys.readouterr().err
 
 
@@ -68,13 +111,26 @@ def test_bad_cli_choice_exits_with_usage(capsys):
     [("cifar", "cifar10"), ("bsds", "bsds300/train"), ("toy", None)],
 )
 def test_each_data_set_trains_from_the_command_line(data, folder, shared_data, tmp_path):
-    argv = ["--data", data, "--prior", "cauchy", "--epochs", "1", "--out", str(tmp_path)]
+    argv = [
+        "--data",
+        data,
+        "--prior",
+        "cauchy",
+        "--epochs",
+        "1",
+        "--iwae-k",
+        "20",
+        "--n-eval",
+        "100",
+        "--out",
+        str(tmp_path),
+    ]
     if folder:
         argv += ["--data-dir", str(shared_data / folder)]
-    assert train.main(argv) == 0
+    assert train_main(argv) == 0
     run = next(tmp_path.glob(f"{data}-cauchy-z*"))
     metrics = json.loads((run / "metrics.json").read_text())
-    assert math.isfinite(metrics["test_loss"]) and math.isfinite(metrics["reconstruction_mse"])
+    assert math.isfinite(metrics["test_iwae"]) and math.isfinite(metrics["mse"])
     assert (run / "patterns.png").read_bytes()[:8] == PNG_MAGIC
     model = keras.models.load_model(run / "model.keras")
     if data != "toy":  # whitened patches: the fitted whitening travels with the model
@@ -82,7 +138,7 @@ def test_each_data_set_trains_from_the_command_line(data, folder, shared_data, t
 
 
 def test_missing_data_dir_is_a_clear_error(tmp_path, capsys):
-    assert train.main(["--data", "bsds", "--out", str(tmp_path)]) == 2
+    assert train_main(["--data", "bsds", "--out", str(tmp_path)]) == 2
     assert "--data bsds needs --data-dir" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
@@ -90,14 +146,29 @@ def test_missing_data_dir_is_a_clear_error(tmp_path, capsys):
 def test_mnist_trains_with_xla_and_fused_steps(shared_data, tmp_path):
     # mnist's default: jit_compile=True with 32 steps per execution, which
     # SparseVAE runs as one XLA computation (keras_svae.fused).
-    argv = ["--data", "mnist", "--data-dir", str(shared_data / "mnist"),
-            "--prior", "laplace", "--epochs", "1", "--out", str(tmp_path)]
-    assert train.main(argv) == 0
+    argv = [
+        "--data",
+        "mnist",
+        "--data-dir",
+        str(shared_data / "mnist"),
+        "--prior",
+        "laplace",
+        "--epochs",
+        "1",
+        "--iwae-k",
+        "20",
+        "--n-eval",
+        "100",
+        "--out",
+        str(tmp_path),
+    ]
+    assert train_main(argv) == 0
     metrics = json.loads((tmp_path / "mnist-laplace-z10" / "metrics.json").read_text())
     assert metrics["config"]["jit_compile"] is True
     assert metrics["config"]["steps_per_execution"] == 32
     # 784 * log 2 = 543 nats is what pixels of probability 1/2 would cost.
-    assert 0 < metrics["test_reconstruction"] < 200
+    assert -250 < metrics["test_iwae"] < 0
+    assert metrics["knn_accuracy"] > 0.5  # ten classes: chance is 0.1
     model = keras.models.load_model(tmp_path / "mnist-laplace-z10" / "model.keras")
     assert model.jit_compile is True and model.steps_per_execution == 32
 
@@ -107,6 +178,32 @@ def test_bad_steps_per_execution_is_a_clear_error(tmp_path, capsys):
 
     with pytest.raises(ValueError, match="steps_per_execution must be an integer >= 1"):
         ExperimentConfig(steps_per_execution=0)
-    assert train.main(["--steps-per-execution", "0", "--out", str(tmp_path)]) == 2
+    assert train_main(["--steps-per-execution", "0", "--out", str(tmp_path)]) == 2
     assert "steps_per_execution must be an integer >= 1" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--epochs", "0"], "epochs must be an integer >= 1, got 0"),
+        (["--batch-size", "0"], "batch_size must be an integer >= 1, got 0"),
+        (["--batch-size", "-4"], "batch_size must be an integer >= 1, got -4"),
+        (["--kl-warmup-epochs", "-1"], "kl_warmup_epochs must be an integer >= 0"),
+    ],
+)
+def test_bad_numbers_are_clear_errors_not_tracebacks(argv, message, tmp_path, capsys):
+    assert train_main([*argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_out_under_a_file_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert (
+        train_main(
+            ["--prior", "laplace", "--epochs", "1", "--out", str(tmp_path / "file" / "runs")]
+        )
+        == 2
+    )
+    assert "error:" in capsys.readouterr().err
