@@ -374,7 +374,7 @@ def plot_latent_kl(kl_per_latent, *, path=None, sort=False, threshold=None, titl
     return _finish(figure, path, title)
 
 
-def plot_training_curves(history, *, path=None, names=None, title=None):
+def plot_training_curves(history, *, path=None, names=None, validation_freq=None, title=None):
     """One panel per training curve, with its validation curve (``val_``) dashed.
 
     Args:
@@ -382,6 +382,8 @@ def plot_training_curves(history, *, path=None, names=None, title=None):
             ``.history`` dict, e.g. ``{"loss": [...], "val_loss": [...], ...}``.
         names: the curves to show; default every training curve, with loss,
             reconstruction and kl first.
+        validation_freq: ``fit``'s ``validation_freq`` (validation after every
+            this many epochs); inferred from the curves' lengths when None.
 
     Returns:
         The ``matplotlib.figure.Figure``: one axis per curve.
@@ -403,7 +405,9 @@ def plot_training_curves(history, *, path=None, names=None, title=None):
         axis.plot(np.arange(1, len(values) + 1), values, label="training")
         if f"val_{name}" in history:
             validation = np.asarray(history[f"val_{name}"], dtype=np.float64)
-            axis.plot(np.arange(1, len(validation) + 1), validation, "--", label="validation")
+            every = validation_freq or max(1, len(values) // max(1, len(validation)))
+            epochs = every * np.arange(1, len(validation) + 1)
+            axis.plot(epochs, validation, "--", label="validation")
             axis.legend(fontsize=8)
         axis.set_title(name)
         axis.set_xlabel("epoch")

@@ -188,6 +188,8 @@ def run_variant(config, out_dir, verbose=0, say=print):
         batch_size=None if data.info is not None else config.batch_size,
         shuffle=data.info is None,  # pipelines shuffle themselves (seeded)
         validation_data=data.x_test,
+        validation_batch_size=1000,
+        validation_freq=every,
         verbose=verbose,
         callbacks=callbacks,
     )
