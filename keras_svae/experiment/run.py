@@ -160,11 +160,11 @@ def run_variant(config, out_dir, verbose=0, say=print):
     if done is not None:
         say(f"{config.name}: finished earlier, kept ({out_dir / config.name}/)")
         return done
+    keras.utils.set_random_seed(config.seed)
+    data = load_experiment_data(config)  # bad input fails here, before anything is written
+    model = build_model(config, data)
     work = out_dir / f".{config.name}{WORK_SUFFIX}"
     work.mkdir(parents=True, exist_ok=True)
-    keras.utils.set_random_seed(config.seed)
-    data = load_experiment_data(config)
-    model = build_model(config, data)
     say(
         f"{config.name}: {model.prior_spec} prior, {model.posterior_family} posterior, KL "
         f"{'closed form' if model.kl_is_analytic else 'sampled'}, {data.likelihood} likelihood; "
