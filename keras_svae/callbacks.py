@@ -41,6 +41,9 @@ class ImageSummaries(keras.callbacks.Callback):
             inferred.
         display: optional function mapping model-space arrays to images (e.g.
             ``info.undo_preprocessing`` for whitened patches).
+        pattern_display: the same for patterns, which are differences of
+            decodes (e.g. un-whitened without the whitening mean); default
+            ``display``.
         sample_seed: the integer seed of the prior samples (the same draws
             each epoch, so the images show how the decoder changes).
 
@@ -49,7 +52,16 @@ class ImageSummaries(keras.callbacks.Callback):
         ...                                    ImageSummaries("logs", x[:8])])
     """
 
-    def __init__(self, log_dir, x, every=1, image_shape=None, display=None, sample_seed=0):
+    def __init__(
+        self,
+        log_dir,
+        x,
+        every=1,
+        image_shape=None,
+        display=None,
+        pattern_display=None,
+        sample_seed=0,
+    ):
         super().__init__()
         self.sample_seed = int(sample_seed)
         if int(every) < 1:
@@ -60,17 +72,19 @@ class ImageSummaries(keras.callbacks.Callback):
         self.every = int(every)
         self.image_shape = image_shape
         self.display = display or (lambda a: a)
+        self.pattern_display = pattern_display or self.display
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "images"))
 
-    def _images(self, arrays):
-        return _to_unit_range(as_images(self.display(np.asarray(arrays)), self.image_shape))
+    def _images(self, arrays, display=None):
+        shown = (display or self.display)(np.asarray(arrays))
+        return _to_unit_range(as_images(shown, self.image_shape))
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
         reconstructions = np.asarray(self.model.reconstruct(self.x))
         pairs = np.concatenate([self._images(self.x), self._images(reconstructions)], axis=2)
-        patterns = self._images(evaluation.latent_patterns(self.model))
+        patterns = self._images(evaluation.latent_patterns(self.model), self.pattern_display)
         # A fixed integer seed: stateless draws, the training seed is untouched.
         samples = self._images(self.model.sample(len(self.x), seed=self.sample_seed))
         with self.writer.as_default():

@@ -56,7 +56,9 @@ def test_config_json_round_trip(correlated):
     w = Whitening("pca", n_components=5, epsilon=1e-2).fit(correlated)
     w2 = Whitening.from_config(json.loads(json.dumps(w.get_config())))
     np.testing.assert_array_equal(w2.transform(correlated), w.transform(correlated))
-    np.testing.assert_array_equal(w2.inverse_transform(w.transform(correlated)), w.inverse_transform(w.transform(correlated)))
+    np.testing.assert_array_equal(
+        w2.inverse_transform(w.transform(correlated)), w.inverse_transform(w.transform(correlated))
+    )
     assert Whitening.from_config(Whitening("zca").get_config()).is_fitted is False
 
 
@@ -77,3 +79,26 @@ def test_errors(correlated):
     singular = np.c_[correlated, correlated[:, :1]]
     with pytest.raises(ValueError, match="singular"):
         Whitening(epsilon=0).fit(singular)
+
+
+def test_patterns_are_unwhitened_without_the_mean():
+    from keras_svae.data import DatasetInfo
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(5.0, 2.0, size=(500, 16)) @ rng.normal(size=(16, 16))
+    whitening = Whitening("zca").fit(x)
+    info = DatasetInfo(
+        name="t",
+        split="train",
+        num_examples=500,
+        batch_size=10,
+        element_shape=(16,),
+        value_range=(-1.0, 1.0),
+        whitening=whitening,
+    )
+    a, b = whitening.transform(x[:3]), whitening.transform(x[3:6])
+    # A difference of whitened vectors maps to the difference of the pixels.
+    np.testing.assert_allclose(
+        info.undo_preprocessing(a - b, difference=True), x[:3] - x[3:6], rtol=1e-4, atol=1e-4
+    )
+    np.testing.assert_allclose(info.undo_preprocessing(a), x[:3], rtol=1e-4, atol=1e-4)

@@ -144,17 +144,24 @@ class DatasetInfo:
             return self.num_examples // self.batch_size
         return -(-self.num_examples // self.batch_size)
 
-    def undo_preprocessing(self, x):
+    def undo_preprocessing(self, x, difference=False):
         """Maps model-space vectors back to (mean-removed) pixel space for figures.
 
         Inverts whitening, then global scaling. Per-patch mean removal cannot be
         undone (the means are not kept). Input of shape (n, *element_shape) or
         (n, d); returns float32 of shape (n, d) where d is the pixel dimension,
         to be reshaped with ``preprocessing["patch_shape"]`` when present.
+
+        ``difference=True`` maps differences of vectors, such as a latent's
+        pattern decode(e_k) - decode(0): only the linear part of the inverse
+        applies, since the whitening mean cancels in a difference (adding it
+        would shift every pattern by the mean patch).
         """
         x = np.asarray(x, dtype=np.float64)
         x = x.reshape(len(x), -1)
-        if self.whitening is not None:
+        if self.whitening is not None and difference:
+            x = x @ self.whitening.dewhitening_matrix
+        elif self.whitening is not None:
             x = self.whitening.inverse_transform(x)
         if self.scale is not None:
             x = x * self.scale

@@ -34,14 +34,16 @@ class ExperimentData:
     def num_train(self):
         return self.info.num_examples if self.info is not None else len(self.train)
 
-    def for_display(self, x):
-        """Map model-space examples back to images (undo whitening, reshape)."""
+    def for_display(self, x, difference=False):
+        """Map model-space examples back to images (undo whitening, reshape);
+        ``difference=True`` for patterns (differences of decodes), which
+        un-whiten without the whitening mean."""
         x = np.asarray(x)
         if self.info is None:
             return x
         patch_shape = self.info.preprocessing.get("patch_shape")
         if self.info.whitening is not None or self.info.scale is not None:
-            x = self.info.undo_preprocessing(x)
+            x = self.info.undo_preprocessing(x, difference=difference)
         if patch_shape:
             return x.reshape(len(x), *patch_shape)
         return x

@@ -115,7 +115,8 @@ def write_figures(model, data, latent_codes, patterns, kl, history, folder, titl
     order = np.argsort(-kl)
     bases = data.true_bases
     plots.plot_patterns(
-        data.for_display(patterns), order=order, path=folder / "patterns.png", title=title,
+        data.for_display(patterns, difference=True), order=order, title=title,
+        path=folder / "patterns.png",
         labels=[f"z{k} KL {v:.2f}" for k, v in enumerate(kl)],
         true_bases=None if bases is None else bases.reshape(len(bases), *patterns.shape[1:]),
     )  # fmt: skip
@@ -176,7 +177,13 @@ def run_variant(config, out_dir, verbose=0, say=print):
         keras.callbacks.BackupAndRestore(str(work / "backup")),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.TensorBoard(log_dir=str(work / "logs")),
-        ImageSummaries(work / "logs", data.x_test[:8], every=every, display=data.for_display),
+        ImageSummaries(
+            work / "logs",
+            data.x_test[:8],
+            every=every,
+            display=data.for_display,
+            pattern_display=lambda patterns: data.for_display(patterns, difference=True),
+        ),  # fmt: skip
         SparsitySummaries(work / "logs", x_watch, every=every),
     ]
     if config.kl_warmup_epochs:
