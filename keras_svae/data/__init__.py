@@ -21,10 +21,12 @@ from keras_svae.data.synthetic import (
     synthetic_patches,
     true_bases,
 )
+from keras_svae.data.tfds_source import TfdsDownloadError
 from keras_svae.data.toy import load_toy, make_toy_images
 from keras_svae.data.whitening import Whitening
 
 __all__ = [
+    "TfdsDownloadError",
     "CIFAR10_CLASS_NAMES",
     "DatasetInfo",
     "SyntheticPatches",

@@ -42,6 +42,12 @@ _HOW_TO_GET = (
     'CIFAR-10 through tensorflow_datasets with keras_svae.data.load_cifar10(source="tfds") '
     '(tfds.load("cifar10")).'
 )
+# Ends the tfds errors about data that is neither prepared nor downloadable.
+_OFFLINE_FIX = (
+    "Without network access, pass path=<folder> with the CIFAR-10 binary version "
+    "(data_batch_1.bin ... data_batch_5.bin and test_batch.bin, from cifar-10-binary.tar.gz) "
+    "to load_cifar10 or load_cifar10_patches; on the command line, --data-dir <folder>."
+)
 _PICKLE_NAME = re.compile(r"^(data_batch_\d+|test_batch|batches\.meta)$")
 _PICKLE_REFUSAL = (
     "is the CIFAR-10 'python version' (pickle format). keras_svae never unpickles data "
@@ -166,8 +172,8 @@ def _read(path, source, split, tfds_data_dir, download):
         split,
         data_dir=tfds_data_dir,
         download=download,
-        offline_hint="Offline? Pass path=<folder with data_batch_1.bin ...> "
-        "(cifar-10-binary.tar.gz).",
+        title="CIFAR-10",
+        offline_fix=_OFFLINE_FIX,
     )
     return images, labels, "tfds:cifar10"
 
@@ -198,6 +204,9 @@ def load_cifar10(
         scale: intensities in [0, 1]; False keeps [0, 255].
         with_labels: elements ``(x, label)``, int32 labels 0-9
             (names in ``info.class_names``).
+        tfds_data_dir, download: passed to ``tfds.load``. Data tfds has not
+            prepared there and cannot download (no network access) raises
+            `TfdsDownloadError`, a `ConnectionError` naming the binary alternative.
         Others: see `make_dataset`; ``shuffle`` defaults to True for training
             splits (names starting with "train") and False otherwise.
 

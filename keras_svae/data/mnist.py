@@ -45,6 +45,13 @@ _HOW_TO_GET = (
     'tensorflow_datasets with keras_svae.data.load_mnist(source="tfds") (tfds.load("mnist")).'
 )
 
+# Ends the tfds errors about data that is neither prepared nor downloadable.
+_OFFLINE_FIX = (
+    "Without network access, pass load_mnist(path=<folder>) with the four MNIST IDX files "
+    "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
+    "t10k-labels-idx1-ubyte.gz (gzipped or not); on the command line, --data-dir <folder>."
+)
+
 
 def read_idx(path, expected_magic=None):
     """Reads one IDX file of unsigned bytes (MNIST images or labels) into a uint8 array.
@@ -233,7 +240,9 @@ def load_mnist(
         threshold: threshold on [0, 1] intensities for ``binarize="threshold"``.
         flatten: elements of shape (784,) instead of (28, 28, 1).
         with_labels: elements are ``(x, label)`` with int32 labels 0-9.
-        tfds_data_dir, download: passed to ``tfds.load``.
+        tfds_data_dir, download: passed to ``tfds.load``. Data tfds has not
+            prepared there and cannot download (no network access) raises
+            `TfdsDownloadError`, a `ConnectionError` naming the IDX alternative.
 
     Returns:
         ``(dataset, info)``; x is float32.
@@ -252,8 +261,8 @@ def load_mnist(
             split,
             data_dir=tfds_data_dir,
             download=download,
-            offline_hint="Offline? Pass load_mnist(path=<folder with "
-            "train-images-idx3-ubyte.gz ...>).",
+            title="MNIST",
+            offline_fix=_OFFLINE_FIX,
         )
         images = images.reshape(images.shape[:3])  # (n, 28, 28, 1) -> (n, 28, 28)
         where = "tfds:mnist"
