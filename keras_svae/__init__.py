@@ -22,7 +22,15 @@ from keras_svae.names import (
 
 __version__ = "0.1.0"
 
-HAS_TENSORFLOW = importlib.util.find_spec("tensorflow") is not None
+
+def _tensorflow_installed():
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except ValueError:  # sys.modules["tensorflow"] is None: its import is blocked
+        return False
+
+
+HAS_TENSORFLOW = _tensorflow_installed()
 
 if HAS_TENSORFLOW:
     from keras_svae import data

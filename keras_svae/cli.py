@@ -161,3 +161,127 @@ def train_main(argv=None):
         return 130
     print(comparison_table(results))
     return 0
+
+
+# -------------------------------------------------------------------- export
+def export_parser():
+    from keras_svae.export.layout import PARITY_SAMPLES, PARITY_SEED, QUANTIZATIONS
+
+    parser = argparse.ArgumentParser(
+        prog="keras-svae-export",
+        description="Export a SparseVAE's decoder: SavedModel, TFLite files and export.json.",
+    )
+    parser.add_argument("--model", required=True, help="the SparseVAE's .keras file")
+    parser.add_argument("--out", required=True, help="output folder (must not exist)")
+    parser.add_argument(
+        "--quantize",
+        nargs="+",
+        action="extend",
+        default=[],
+        choices=QUANTIZATIONS,
+        help="also write decoder_<kind>.tflite (repeatable: float16, dynamic)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output folder"
+    )
+    parser.add_argument(
+        "--parity-samples",
+        type=int,
+        default=PARITY_SAMPLES,
+        help=f"prior draws for the parity check (default {PARITY_SAMPLES})",
+    )
+    parser.add_argument("--parity-seed", type=int, default=PARITY_SEED)
+    parser.add_argument("--quiet", action="store_true", help="print only errors")
+    return parser
+
+
+def export_main(argv=None):
+    """``keras-svae-export`` / ``python -m export``: returns the exit code."""
+    args = export_parser().parse_args(argv)
+    from keras_svae.export import ExportError, export_decoder
+
+    def say(message):
+        if not args.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    try:
+        info = export_decoder(
+            args.model, args.out, quantize=args.quantize, overwrite=args.overwrite,
+            parity_samples=args.parity_samples, parity_seed=args.parity_seed, progress=say,
+        )  # fmt: skip
+    except ExportError as error:
+        print(f"export: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("export: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        print(f"wrote {args.out}/")
+        for row in info["files"]:
+            print(f"  {row['bytes']:>10,d}  {row['path']}")
+        for entry in info["tflite"].values():
+            if entry.get("note"):
+                print(f"note: {entry['path']} is {entry['note']}")
+        print(f"parity on {info['parity']['n_latents']} prior draws (|diff| to the Keras decoder):")
+        for name, result in info["parity"]["results"].items():
+            checked = result["checked"]
+            print(f"  {name:<22} max |diff| {result['max_abs_diff']:.3g} "
+                  f"(p99 {result['p99_abs_diff']:.3g}); {checked} "
+                  f"{result[checked]:.3g} <= {result['bound']:g}")  # fmt: skip
+    return 0
+
+
+# ------------------------------------------------------------------ generate
+def generate_parser():
+    from keras_svae.export.layout import VARIANTS
+
+    parser = argparse.ArgumentParser(
+        prog="keras-svae-generate",
+        description="Draw samples from an exported decoder with LiteRT (no TensorFlow).",
+    )
+    parser.add_argument("folder", help="export folder written by keras-svae-export")
+    parser.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--out", default="grid.png", help="PNG grid to write (default grid.png)")
+    parser.add_argument(
+        "--variant",
+        default="float32",
+        choices=VARIANTS,
+        help="which TFLite file: float32 (default), float16, dynamic",
+    )
+    parser.add_argument(
+        "--npz", default=None, help="also save the images and latents to this .npz file"
+    )
+    parser.add_argument("--threads", type=int, default=None, help="LiteRT CPU threads")
+    return parser
+
+
+def generate_main(argv=None):
+    """``keras-svae-generate`` / ``python -m export.generate``: returns the exit
+    code. Needs numpy and ai_edge_litert only (no TensorFlow)."""
+    args = generate_parser().parse_args(argv)
+    from pathlib import Path
+
+    import numpy as np
+
+    from keras_svae.export.generator import GenerateError, Generator, image_grid, write_png
+
+    try:
+        if args.n < 1:
+            raise GenerateError(f"--n must be >= 1, got {args.n}.")
+        out = Path(args.out)
+        if not out.parent.is_dir():
+            raise GenerateError(f"Cannot write {out}: folder {out.parent} does not exist.")
+        generator = Generator(args.folder, args.variant, args.threads)
+        images, z = generator.generate(args.n, args.seed)
+        write_png(out, image_grid(images, generator.output_shape, generator.value_range))
+        if args.npz:
+            np.savez(args.npz, images=images, z=z)
+    except (GenerateError, OSError) as error:
+        print(f"generate: error: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {out} ({args.n} samples, seed {args.seed}, {generator.path.name}, "
+        f"{generator.prior['family']} prior)"
+    )
+    return 0

@@ -98,15 +98,17 @@ def remove(path):
         path.unlink(missing_ok=True)
 
 
-def remove_partials(folder):
-    """Delete the temporary files and folders that killed runs left in
-    ``folder`` (names containing ``PARTIAL_MARK``). Returns what was removed."""
+def remove_partials(folder, name):
+    """Delete the temporary files and folders that killed writers of ``name``
+    left in ``folder`` (``.<name>.partial-*``). Returns what was removed.
+
+    Only leftovers of this one target are touched: other runs may be writing
+    beside it."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    leftovers = sorted(
-        p for p in folder.iterdir() if p.name.startswith(".") and PARTIAL_MARK in p.name
-    )
+    prefix = f".{name}{PARTIAL_MARK}"
+    leftovers = sorted(p for p in folder.iterdir() if p.name.startswith(prefix))
     for path in leftovers:
         remove(path)
     return leftovers

@@ -4,7 +4,8 @@ Two exports run once per module: a Bernoulli MLP decoder through the command
 line (SavedModel + float32, float16 and dynamic TFLite), and a Gaussian decoder
 whose data were ZCA-whitened and scaled (its export must undo both), exported
 with overwrite=True over a stale folder. The SavedModels are then loaded in a
-fresh Python process that cannot import keras_svae.
+fresh Python process that cannot import keras_svae; the LiteRT generator runs
+in one that cannot import TensorFlow or Keras.
 """
 
 import json
@@ -21,11 +22,12 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from scipy import stats
 
-import export.__main__ as export_cli
-from export import generate as gen
 from keras_svae import SparseVAE
 from keras_svae import export as ex
+from keras_svae.cli import export_main, generate_main
 from keras_svae.data.whitening import Whitening
+from keras_svae.export.exporter import sha256
+from keras_svae.export.graph import build_module
 
 tfd = tfp.distributions
 REPO = Path(__file__).resolve().parents[1]
@@ -48,15 +50,29 @@ def bernoulli(tmp_path_factory):
     """(model, export folder, export.json) for a CLI export with both quantizations."""
     root = tmp_path_factory.mktemp("bernoulli")
     model = SparseVAE(
-        latent_dim=4, prior="laplace", prior_scale=1.5, data_shape=(5, 5, 1),
-        decoder="mlp", likelihood="bernoulli", seed=0,
+        latent_dim=4,
+        prior="laplace",
+        prior_scale=1.5,
+        data_shape=(5, 5, 1),
+        decoder="mlp",
+        likelihood="bernoulli",
+        seed=0,
     )
     model.save(root / "model.keras")
     out = root / "exported"
-    rc = export_cli.main([
-        "--model", str(root / "model.keras"), "--out", str(out),
-        "--quantize", "float16", "--quantize", "dynamic", "--quiet",
-    ])
+    rc = export_main(
+        [
+            "--model",
+            str(root / "model.keras"),
+            "--out",
+            str(out),
+            "--quantize",
+            "float16",
+            "--quantize",
+            "dynamic",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     info = json.loads((out / "export.json").read_text())
     return model, out, info
@@ -71,8 +87,14 @@ def whitened(tmp_path_factory):
     whitening = Whitening("zca", epsilon=1e-2).fit(patches)
     metadata = {"whitening": whitening.get_config(), "scale": 2.5, "patch_shape": [6, 6, 1]}
     model = SparseVAE(
-        latent_dim=3, prior="cauchy", prior_scale=0.5, data_shape=(36,), decoder="mlp",
-        decoder_units=(16,), seed=1, metadata=json.loads(json.dumps(metadata)),
+        latent_dim=3,
+        prior="cauchy",
+        prior_scale=0.5,
+        data_shape=(36,),
+        decoder="mlp",
+        decoder_units=(16,),
+        seed=1,
+        metadata=json.loads(json.dumps(metadata)),
     )
     out = root / "exported"
     out.mkdir()
@@ -109,15 +131,18 @@ def fresh_process_results(bernoulli, whitened, tmp_path_factory):
         print("ok")
     """)
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=work, env=_env(with_repo=False),
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "-c", script],
+        cwd=work,
+        env=_env(with_repo=False),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("ok")
-    return {
-        name: dict(np.load(work / f"{name}.npz"))
-        for name in ("bernoulli", "whitened")
-    } | {"z": z}
+    return {name: dict(np.load(work / f"{name}.npz")) for name in ("bernoulli", "whitened")} | {
+        "z": z
+    }
 
 
 def _ks_pvalue(z, prior):
@@ -131,8 +156,13 @@ def _ks_pvalue(z, prior):
 def test_export_folder_and_json(bernoulli):
     model, out, info = bernoulli
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert {"export.json", "decoder.tflite", "decoder_float16.tflite",
-            "decoder_dynamic.tflite", "saved_model/saved_model.pb"} <= names
+    assert {
+        "export.json",
+        "decoder.tflite",
+        "decoder_float16.tflite",
+        "decoder_dynamic.tflite",
+        "saved_model/saved_model.pb",
+    } <= names
     assert not _leftovers(out.parent, out.name)
     assert info["latent_dim"] == 4
     assert info["prior"]["family"] == "laplace"
@@ -146,7 +176,8 @@ def test_export_folder_and_json(bernoulli):
     sig = info["saved_model"]["signatures"]
     assert sig["decode"]["inputs"]["z"] == {"shape": [None, 4], "dtype": "float32"}
     assert sig["generate"]["inputs"] == {
-        "n": {"shape": [], "dtype": "int32"}, "seed": {"shape": [], "dtype": "int64"}
+        "n": {"shape": [], "dtype": "int32"},
+        "seed": {"shape": [], "dtype": "int64"},
     }
     assert sig["generate"]["outputs"]["images"]["shape"] == [None, 5, 5, 1]
     for variant in ("float32", "float16", "dynamic"):
@@ -157,7 +188,7 @@ def test_export_folder_and_json(bernoulli):
     assert set(listed) == names - {"export.json"}
     for path, row in listed.items():
         assert row["bytes"] == (out / path).stat().st_size
-        assert row["sha256"] == ex._sha256(out / path)
+        assert row["sha256"] == sha256(out / path)
 
 
 def test_parity_is_measured_and_within_bounds(bernoulli):
@@ -166,8 +197,11 @@ def test_parity_is_measured_and_within_bounds(bernoulli):
     assert parity["n_latents"] == 1000
     results = parity["results"]
     assert set(results) == {
-        "saved_model.decode", "saved_model.generate",
-        "tflite.float32", "tflite.float16", "tflite.dynamic",
+        "saved_model.decode",
+        "saved_model.generate",
+        "tflite.float32",
+        "tflite.float16",
+        "tflite.dynamic",
     }
     for name in ("saved_model.decode", "saved_model.generate", "tflite.float32"):
         assert results[name]["max_abs_diff"] <= 1e-5  # outputs in [0, 1]: absolute
@@ -243,7 +277,8 @@ def test_whitened_export_undoes_preprocessing(whitened, fresh_process_results):
     np.testing.assert_allclose(
         g["gen_a_images"].reshape(2000, 36),
         whitening.inverse_transform(model.decode(g["gen_a_z"]).numpy().astype(np.float64)) * 2.5,
-        rtol=0, atol=1e-5 * max(1.0, np.abs(g["gen_a_images"]).max()),
+        rtol=0,
+        atol=1e-5 * max(1.0, np.abs(g["gen_a_images"]).max()),
     )
 
 
@@ -262,16 +297,17 @@ def test_generate_signature_samples_each_prior(family):
     assert prior["family"] == family
     np.testing.assert_allclose(prior["loc"], loc)
     np.testing.assert_allclose(prior["scale"], scale)
-    module = ex._build_module(model, prior, ex.postprocessing(model))
+    module = build_module(model, prior, ex.postprocessing(model))
     out = module.generate(tf.constant(7, tf.int64), tf.constant(3000))
     z = out["z"].numpy()
     assert np.all(np.isfinite(z))
     assert _ks_pvalue(z, prior) > 0.01
     wrong = "cauchy" if family != "cauchy" else "normal"
     assert _ks_pvalue(z, dict(prior, family=wrong)) < 1e-3
-    # numpy sampler of export.generate: same prior, and the library's copy agrees.
-    zn = gen.sample_latents(prior, 3000, seed=7)
+    # The numpy path of the same sampler (the LiteRT generator's) draws the same prior.
+    zn = ex.sample_prior(prior, 3000, seed=7)
     assert _ks_pvalue(zn, prior) > 0.01
+    assert _ks_pvalue(zn, dict(prior, family=wrong)) < 1e-3
     np.testing.assert_array_equal(zn, ex.sample_prior(prior, 3000, seed=7))
 
 
@@ -318,7 +354,8 @@ def test_flex_op_check_detects_flex_ops():
     )
     converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
     converter.target_spec.supported_ops = [
-        tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS,
+        tf.lite.OpsSet.TFLITE_BUILTINS,
+        tf.lite.OpsSet.SELECT_TF_OPS,
     ]
     ops = ex.tflite_ops(converter.convert())
     assert any((op["custom_code"] or "").startswith("Flex") for op in ops)
@@ -331,18 +368,25 @@ def test_generate_cli_uses_litert_and_numpy_only(bernoulli, tmp_path):
     model, out, info = bernoulli
     script = textwrap.dedent(f"""
         import sys
-        from export.generate import main
+        # A device without TensorFlow or Keras: their imports fail here.
+        for name in ("tensorflow", "keras", "tf_keras"):
+            sys.modules[name] = None
+        from keras_svae.cli import generate_main as main
         for seed, name in [(0, "a"), (0, "b"), (1, "c")]:
             assert main([{str(out)!r}, "--n", "1500", "--seed", str(seed),
                          "--out", name + ".png", "--npz", name + ".npz"]) == 0
         assert main([{str(out)!r}, "--n", "9", "--variant", "float16", "--out", "f16.png"]) == 0
-        heavy = sorted(m for m in sys.modules
-                       if m.split(".")[0] in ("tensorflow", "keras", "keras_svae", "tf_keras"))
+        heavy = sorted(m for m, module in sys.modules.items() if module is not None
+                       and m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "tensorboard"))
         assert not heavy, heavy
     """)
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=_env(), capture_output=True,
-        text=True, timeout=120,
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     a, b, c = (np.load(tmp_path / f"{k}.npz") for k in "abc")
@@ -362,18 +406,18 @@ def test_generate_cli_uses_litert_and_numpy_only(bernoulli, tmp_path):
 
 def test_generate_cli_errors(bernoulli, tmp_path, capsys):
     _, out, _ = bernoulli
-    assert gen.main([str(tmp_path / "nothing"), "--out", str(tmp_path / "g.png")]) == 1
+    assert generate_main([str(tmp_path / "nothing"), "--out", str(tmp_path / "g.png")]) == 1
     assert "Export folder not found" in capsys.readouterr().err
-    assert gen.main([str(tmp_path), "--out", str(tmp_path / "g.png")]) == 1
+    assert generate_main([str(tmp_path), "--out", str(tmp_path / "g.png")]) == 1
     assert "no export.json" in capsys.readouterr().err
-    assert gen.main([str(out), "--out", str(tmp_path / "missing" / "g.png")]) == 1
+    assert generate_main([str(out), "--out", str(tmp_path / "missing" / "g.png")]) == 1
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "g.png").exists()
 
 
 # -------------------------------------------------------------- bad input
 def test_missing_model_file(tmp_path, capsys):
-    rc = export_cli.main(["--model", str(tmp_path / "nope.keras"), "--out", str(tmp_path / "o")])
+    rc = export_main(["--model", str(tmp_path / "nope.keras"), "--out", str(tmp_path / "o")])
     assert rc == 1
     assert "Model file not found" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
@@ -412,7 +456,7 @@ def test_folder_and_non_keras_paths(tmp_path):
 def test_existing_output_folder_is_refused(bernoulli, capsys):
     _, out, _ = bernoulli
     before = (out / "export.json").read_bytes()
-    rc = export_cli.main(["--model", str(out.parent / "model.keras"), "--out", str(out)])
+    rc = export_main(["--model", str(out.parent / "model.keras"), "--out", str(out)])
     assert rc == 1
     err = capsys.readouterr().err
     assert "already exists" in err and "--overwrite" in err
@@ -464,7 +508,9 @@ def test_bad_options_and_unsupported_prior(bernoulli, tmp_path):
 
 def test_bad_whitening_metadata(tmp_path):
     model = SparseVAE(
-        latent_dim=2, data_shape=(9,), decoder="linear",
+        latent_dim=2,
+        data_shape=(9,),
+        decoder="linear",
         metadata={"whitening": Whitening("zca").get_config()},
     )
     with pytest.raises(ex.ExportError, match="unfitted Whitening"):
@@ -477,8 +523,11 @@ def test_bad_whitening_metadata(tmp_path):
 
 @pytest.mark.parametrize(
     "stop_at, existing",
-    [("writing saved_model", False), ("converting decoder.tflite", False),
-     ("moving into place", True)],
+    [
+        ("writing saved_model", False),
+        ("converting decoder.tflite", False),
+        ("moving into place", True),
+    ],
 )
 def test_interrupted_export_leaves_no_partial_folder(bernoulli, tmp_path, stop_at, existing):
     model = bernoulli[0]
@@ -498,3 +547,27 @@ def test_interrupted_export_leaves_no_partial_folder(bernoulli, tmp_path, stop_a
         assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
     else:
         assert not out.exists()
+
+
+def test_a_killed_exports_leftovers_are_removed_by_the_next_export(bernoulli, tmp_path):
+    model, _, _ = bernoulli
+    stale = tmp_path / ".out.partial-abc123"
+    stale.mkdir()
+    (stale / "decoder.tflite").write_bytes(b"half")
+    other = tmp_path / ".another-run.partial-run"  # someone else's work in progress
+    other.mkdir()
+    ex.export_decoder(model, tmp_path / "out", parity_samples=50)
+    assert not stale.exists() and other.is_dir()
+    assert (tmp_path / "out" / "export.json").is_file()
+
+
+def test_a_failed_overwrite_keeps_the_existing_export(bernoulli, tmp_path):
+    model, _, _ = bernoulli
+    ex.export_decoder(model, tmp_path / "out", parity_samples=50)
+    before = (tmp_path / "out" / "export.json").read_bytes()
+    with pytest.raises(ex.ExportError, match="parity_samples must be >= 1"):
+        ex.export_decoder(model, tmp_path / "out", overwrite=True, parity_samples=0)
+    with pytest.raises(ex.ExportError, match="Unknown quantization"):
+        ex.export_decoder(model, tmp_path / "out", overwrite=True, quantize="int4")
+    assert (tmp_path / "out" / "export.json").read_bytes() == before
+    assert not _leftovers(tmp_path, "out")
