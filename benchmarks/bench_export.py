@@ -44,17 +44,36 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.bench_export", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--model", default=None,
-                        help="a SparseVAE .keras file (default: an untrained 28x28 MLP decoder)")
-    parser.add_argument("--repeats", type=int, default=300,
-                        help="timed single-sample calls per runtime (default 300)")
-    parser.add_argument("--batch-repeats", type=int, default=30,
-                        help=f"timed batch-of-{BATCH} calls per runtime (default 30)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="a SparseVAE .keras file (default: an untrained 28x28 MLP decoder)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=300,
+        help="timed single-sample calls per runtime (default 300)",
+    )
+    parser.add_argument(
+        "--batch-repeats",
+        type=int,
+        default=30,
+        help=f"timed batch-of-{BATCH} calls per runtime (default 30)",
+    )
     parser.add_argument("--warmup", type=int, default=10, help="untimed calls first (default 10)")
-    parser.add_argument("--budget", type=float, default=10.0,
-                        help="stop timing a runtime after this many seconds (>= 5 calls; default 10)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="LiteRT CPU threads (default: the runtime's choice)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=10.0,
+        help="stop timing a runtime after this many seconds (>= 5 calls; default 10)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="LiteRT CPU threads (default: the runtime's choice)",
+    )
     return parser.parse_args(argv)
 
 
@@ -101,8 +120,12 @@ def _default_model():
     from keras_svae import SparseVAE
 
     return SparseVAE(
-        latent_dim=10, prior="laplace", data_shape=(28, 28, 1), decoder="mlp",
-        likelihood="bernoulli", seed=0,
+        latent_dim=10,
+        prior="laplace",
+        data_shape=(28, 28, 1),
+        decoder="mlp",
+        likelihood="bernoulli",
+        seed=0,
     )
 
 
@@ -113,8 +136,8 @@ def run(argv=None):
         if getattr(args, name) < 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be >= 1")
 
-    import tensorflow as tf
     import keras
+    import tensorflow as tf
 
     from keras_svae.export import TFLITE_FILES, export_decoder, load_sparse_vae, sample_prior
 
@@ -129,32 +152,37 @@ def run(argv=None):
         runtimes = [
             ("Keras decoder(z)", lambda z: np.asarray(decoder(z)), None),
             ("Keras decoder.predict(z)", lambda z: decoder.predict(z, verbose=0), None),
-            ("SavedModel decode signature",
-             lambda z: signature(z=tf.constant(z))["images"].numpy(), None),
+            (
+                "SavedModel decode signature",
+                lambda z: signature(z=tf.constant(z))["images"].numpy(),
+                None,
+            ),
         ]
         for variant in ("float32", "float16", "dynamic"):
             path = folder / TFLITE_FILES[variant]
-            runtimes.append((
-                f"TFLite {variant}",
-                _tflite_call(path, 1, args.threads),
-                _tflite_call(path, BATCH, args.threads),
-            ))
+            runtimes.append(
+                (
+                    f"TFLite {variant}",
+                    _tflite_call(path, 1, args.threads),
+                    _tflite_call(path, BATCH, args.threads),
+                )
+            )
         rows = []
         for name, single, batched in runtimes:
             batched = batched or single
-            latency, calls = _median_seconds(
-                single, z1, args.repeats, args.warmup, args.budget
-            )
+            latency, calls = _median_seconds(single, z1, args.repeats, args.warmup, args.budget)
             batch_time, batch_calls = _median_seconds(
                 batched, zb, args.batch_repeats, max(1, args.warmup // 5), args.budget
             )
-            rows.append({
-                "runtime": name,
-                "latency_s": latency,
-                "throughput_per_s": BATCH / batch_time,
-                "calls": calls,
-                "batch_calls": batch_calls,
-            })
+            rows.append(
+                {
+                    "runtime": name,
+                    "latency_s": latency,
+                    "throughput_per_s": BATCH / batch_time,
+                    "calls": calls,
+                    "batch_calls": batch_calls,
+                }
+            )
         sizes = {v: info["tflite"][v]["bytes"] for v in info["tflite"]}
         parity = info["parity"]["results"]
 
@@ -163,27 +191,37 @@ def run(argv=None):
         f"{decoder.count_params():,d} parameters; {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs; TensorFlow {tf.__version__}, Keras {keras.__version__}"
     )
-    print(f"medians over up to {args.repeats} single-sample and {args.batch_repeats} "
-          f"batch-of-{BATCH} calls per runtime (after {args.warmup} warm-up calls; "
-          f"at most ~{args.budget:g} s each)\n")
-    print(f"| {'runtime':<28} | {'1-sample latency':>16} | {f'batch-{BATCH} samples/s':>19} "
-          f"| {'calls (1 / batch)':>17} |")
+    print(
+        f"medians over up to {args.repeats} single-sample and {args.batch_repeats} "
+        f"batch-of-{BATCH} calls per runtime (after {args.warmup} warm-up calls; "
+        f"at most ~{args.budget:g} s each)\n"
+    )
+    print(
+        f"| {'runtime':<28} | {'1-sample latency':>16} | {f'batch-{BATCH} samples/s':>19} "
+        f"| {'calls (1 / batch)':>17} |"
+    )
     print(f"|{'-' * 30}|{'-' * 17}:|{'-' * 20}:|{'-' * 18}:|")
     for row in rows:
         calls = f"{row['calls']} / {row['batch_calls']}"
-        print(f"| {row['runtime']:<28} | {row['latency_s'] * 1e6:>13.1f} us "
-              f"| {row['throughput_per_s']:>19,.0f} | {calls:>17} |")
+        print(
+            f"| {row['runtime']:<28} | {row['latency_s'] * 1e6:>13.1f} us "
+            f"| {row['throughput_per_s']:>19,.0f} | {calls:>17} |"
+        )
     print()
     for variant, size in sizes.items():
         key = f"tflite.{variant}"
-        print(f"{TFLITE_FILES[variant]:<24} {size:>10,d} bytes   parity max |diff| "
-              f"{parity[key]['max_abs_diff']:.2e} (p99 {parity[key]['p99_abs_diff']:.2e})")
+        print(
+            f"{TFLITE_FILES[variant]:<24} {size:>10,d} bytes   parity max |diff| "
+            f"{parity[key]['max_abs_diff']:.2e} (p99 {parity[key]['p99_abs_diff']:.2e})"
+        )
     keras_latency = rows[0]["latency_s"]
     tflite_latency = next(r for r in rows if r["runtime"].startswith("TFLite float32"))["latency_s"]
     ratio = keras_latency / tflite_latency
     verdict = "met" if ratio >= TARGET_SPEEDUP else "NOT met"
-    print(f"\nKeras decoder(z) latency / TFLite float32 latency: {ratio:.1f}x "
-          f"(target >= {TARGET_SPEEDUP:g}x: {verdict})")
+    print(
+        f"\nKeras decoder(z) latency / TFLite float32 latency: {ratio:.1f}x "
+        f"(target >= {TARGET_SPEEDUP:g}x: {verdict})"
+    )
     return {"rows": rows, "ratio": ratio, "sizes": sizes}
 
 

@@ -26,8 +26,8 @@ import argparse
 import dataclasses
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import tensorflow as tf
 
@@ -74,7 +74,12 @@ PIPELINES = {
         Pipeline(
             "bsds_patches_12x12_zca",
             lambda d, b: load_image_patches(
-                d / "bsds300" / "train", max_images=50, patch_size=12, patches_per_image=200, whiten="zca", batch_size=b
+                d / "bsds300" / "train",
+                max_images=50,
+                patch_size=12,
+                patches_per_image=200,
+                whiten="zca",
+                batch_size=b,
             )[0],
             dict(latent_dim=64, likelihood="gaussian", decoder="linear"),
         ),
@@ -109,7 +114,9 @@ def pipeline_rate(ds: tf.data.Dataset, batches: int, repeats: int = 3, warmup: i
     return best
 
 
-def training_rate(ds: tf.data.Dataset, model_kwargs: dict, steps: int, repeats: int = 3, warmup: int = 2) -> float:
+def training_rate(
+    ds: tf.data.Dataset, model_kwargs: dict, steps: int, repeats: int = 3, warmup: int = 2
+) -> float:
     """Steps/s of ``SparseVAE.fit`` on one batch of ``ds`` held in memory (no pipeline cost).
 
     The best of ``repeats`` timed ``fit`` calls, as for `pipeline_rate`.
@@ -134,7 +141,14 @@ def training_rate(ds: tf.data.Dataset, model_kwargs: dict, steps: int, repeats: 
 
 
 def run(
-    names, *, data_dir: Path, batch_size: int, batches: int, steps: int, train: bool, repeats: int = 3
+    names,
+    *,
+    data_dir: Path,
+    batch_size: int,
+    batches: int,
+    steps: int,
+    train: bool,
+    repeats: int = 3,
 ) -> list[dict]:
     results = []
     for name in names:
@@ -145,9 +159,18 @@ def run(
         pipe = pipeline_rate(ds, batches, repeats)
         step = training_rate(ds, p.model, steps, repeats) if train else None
         results.append(
-            dict(name=name, setup_s=setup_s, pipeline=pipe, training=step, ratio=None if step is None else pipe / step)
+            dict(
+                name=name,
+                setup_s=setup_s,
+                pipeline=pipe,
+                training=step,
+                ratio=None if step is None else pipe / step,
+            )
         )
-        fmt = lambda v, spec: "-" if v is None else format(v, spec)
+
+        def fmt(v, spec):
+            return "-" if v is None else format(v, spec)
+
         print(
             f"{name:<24} setup {setup_s:6.2f} s  pipeline {pipe:9.1f} batches/s  "
             f"training {fmt(step, '8.1f')} steps/s  ratio {fmt(results[-1]['ratio'], '7.1f')}x",
@@ -158,12 +181,18 @@ def run(
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pipelines", default=",".join(PIPELINES), help=f"comma-separated subset of {list(PIPELINES)}")
+    parser.add_argument(
+        "--pipelines",
+        default=",".join(PIPELINES),
+        help=f"comma-separated subset of {list(PIPELINES)}",
+    )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--batches", type=int, default=500, help="pipeline batches per timing")
     parser.add_argument("--steps", type=int, default=100, help="training steps per timing")
-    parser.add_argument("--repeats", type=int, default=3, help="timings per measurement; the best counts")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timings per measurement; the best counts"
+    )
     parser.add_argument("--no-train", action="store_true", help="time the pipelines only")
     parser.add_argument("--min-ratio", type=float, default=5.0)
     args = parser.parse_args(argv)
@@ -173,12 +202,18 @@ def main(argv=None) -> int:
         parser.error(f"unknown pipelines {unknown}; choose from {list(PIPELINES)}")
 
     print(
-        f"batch size {args.batch_size}; {tf.config.threading.get_inter_op_parallelism_threads() or 'auto'} "
+        f"batch size {args.batch_size}; "
+        f"{tf.config.threading.get_inter_op_parallelism_threads() or 'auto'} "
         f"inter-op threads; devices: {[d.device_type for d in tf.config.list_logical_devices()]}"
     )
     results = run(
-        names, data_dir=args.data_dir, batch_size=args.batch_size, batches=args.batches, steps=args.steps,
-        train=not args.no_train, repeats=args.repeats,
+        names,
+        data_dir=args.data_dir,
+        batch_size=args.batch_size,
+        batches=args.batches,
+        steps=args.steps,
+        train=not args.no_train,
+        repeats=args.repeats,
     )
     slow = [r["name"] for r in results if r["ratio"] is not None and r["ratio"] < args.min_ratio]
     if slow:

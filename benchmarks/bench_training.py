@@ -45,9 +45,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-import keras  # noqa: E402
 
 from keras_svae import SparseVAE  # noqa: E402
 from keras_svae.data import read_mnist_idx  # noqa: E402
@@ -94,16 +94,18 @@ def make_dataset(x, batch_size, seed=0):
 
     def epoch(_):
         order = tf.random.experimental.stateless_shuffle(
-            tf.range(len(x)), seed=generator.make_seeds(1)[:, 0])
-        return tf.data.Dataset.from_tensor_slices(
-            tf.reshape(order[:n], [-1, batch_size]))
+            tf.range(len(x)), seed=generator.make_seeds(1)[:, 0]
+        )
+        return tf.data.Dataset.from_tensor_slices(tf.reshape(order[:n], [-1, batch_size]))
 
     return (
         tf.data.Dataset.range(1)
         .flat_map(epoch)
         .apply(tf.data.experimental.assert_cardinality(n // batch_size))
-        .map(lambda i: tf.cast(tf.gather(images, i), tf.float32) / 255.0,
-             num_parallel_calls=tf.data.AUTOTUNE)
+        .map(
+            lambda i: tf.cast(tf.gather(images, i), tf.float32) / 255.0,
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
         .prefetch(tf.data.AUTOTUNE)
     )
 
@@ -115,8 +117,7 @@ def make_elementwise_dataset(x, batch_size, seed=0):
         .cache()
         .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size, drop_remainder=True)
-        .map(lambda b: tf.cast(b, tf.float32) / 255.0,
-             num_parallel_calls=tf.data.AUTOTUNE)
+        .map(lambda b: tf.cast(b, tf.float32) / 255.0, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
 
@@ -137,17 +138,25 @@ class BaselineVAE(keras.Model):
     no data checks.
     """
 
-    def __init__(self, latent_dim, data_dim=DATA_DIM, encoder_units=ENCODER_UNITS,
-                 decoder_units=DECODER_UNITS, seed=0, **kwargs):
+    def __init__(
+        self,
+        latent_dim,
+        data_dim=DATA_DIM,
+        encoder_units=ENCODER_UNITS,
+        decoder_units=DECODER_UNITS,
+        seed=0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.latent_dim = latent_dim
         dense = keras.layers.Dense
         self.encoder = keras.Sequential(
-            [dense(u, activation="relu") for u in encoder_units]
-            + [dense(2 * latent_dim)], name="encoder")
+            [dense(u, activation="relu") for u in encoder_units] + [dense(2 * latent_dim)],
+            name="encoder",
+        )
         self.decoder = keras.Sequential(
-            [dense(u, activation="relu") for u in decoder_units]
-            + [dense(data_dim)], name="decoder")
+            [dense(u, activation="relu") for u in decoder_units] + [dense(data_dim)], name="decoder"
+        )
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
@@ -173,11 +182,12 @@ class BaselineVAE(keras.Model):
         scale = ops.softplus(raw_scale) + 1e-4
         eps = keras.random.normal(ops.shape(loc), seed=self.seed_generator)
         logits = self.decoder(loc + scale * eps, training=True)
-        reconstruction = ops.mean(ops.sum(
-            ops.binary_crossentropy(x, logits, from_logits=True), axis=-1))
-        kl = ops.mean(0.5 * ops.sum(
-            ops.square(loc) + ops.square(scale) - 1.0 - 2.0 * ops.log(scale),
-            axis=-1))
+        reconstruction = ops.mean(
+            ops.sum(ops.binary_crossentropy(x, logits, from_logits=True), axis=-1)
+        )
+        kl = ops.mean(
+            0.5 * ops.sum(ops.square(loc) + ops.square(scale) - 1.0 - 2.0 * ops.log(scale), axis=-1)
+        )
         return reconstruction + kl, reconstruction, kl
 
     def train_step(self, x):
@@ -197,21 +207,41 @@ def optimizer():
     return keras.optimizers.Adam(learning_rate=1e-3, global_clipnorm=10.0)
 
 
-def build_model(spec, latent_dim=10, n_samples=1, jit_compile=True,
-                steps_per_execution=32, seed=0, fuse_steps=True):
+def build_model(
+    spec,
+    latent_dim=10,
+    n_samples=1,
+    jit_compile=True,
+    steps_per_execution=32,
+    seed=0,
+    fuse_steps=True,
+):
     """The baseline (spec None) or a SparseVAE; ``fuse_steps`` is SparseVAE's
     (the baseline always runs Keras' own loop)."""
     if spec is None:
         model = BaselineVAE(latent_dim, seed=seed)
-        model.compile(optimizer=optimizer(), jit_compile=jit_compile,
-                      steps_per_execution=steps_per_execution)
+        model.compile(
+            optimizer=optimizer(), jit_compile=jit_compile, steps_per_execution=steps_per_execution
+        )
         return model
     model = SparseVAE(
-        latent_dim, likelihood="bernoulli", encoder="mlp", decoder="mlp",
-        encoder_units=ENCODER_UNITS, decoder_units=DECODER_UNITS,
-        data_shape=(DATA_DIM,), n_samples=n_samples, seed=seed, **spec)
-    model.compile(optimizer=optimizer(), jit_compile=jit_compile,
-                  steps_per_execution=steps_per_execution, fuse_steps=fuse_steps)
+        latent_dim,
+        likelihood="bernoulli",
+        encoder="mlp",
+        decoder="mlp",
+        encoder_units=ENCODER_UNITS,
+        decoder_units=DECODER_UNITS,
+        data_shape=(DATA_DIM,),
+        n_samples=n_samples,
+        seed=seed,
+        **spec,
+    )
+    model.compile(
+        optimizer=optimizer(),
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+        fuse_steps=fuse_steps,
+    )
     return model
 
 
@@ -237,8 +267,7 @@ def matmul_gflops(sizes=(1024, 2048), repeats=8):
         a = tf.random.normal([n, n], seed=1)
         b = tf.random.normal([n, n], seed=2)
         for jit in (False, True):
-            f = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)),
-                            jit_compile=jit)
+            f = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)), jit_compile=jit)
             f(a, b).numpy()
             for _ in range(repeats):
                 start = time.perf_counter()
@@ -321,11 +350,11 @@ def table(rows, header):
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(r):
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+        ).rstrip()
 
-    return "\n".join([line(header), line(["-" * w for w in widths])]
-                     + [line(r) for r in rows])
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
 # --------------------------------------------------------------- the parts
@@ -333,9 +362,16 @@ def bench_priors(x, args, say):
     """Interleaved full epochs of every model in MODELS (rows in MODELS order)."""
     dataset = make_dataset(x, args.batch_size, args.seed)
     examples = (len(x) // args.batch_size) * args.batch_size
-    models = [(label, build_model(spec, args.latent_dim, 1, args.jit_compile,
-                                  args.steps_per_execution, args.seed), dataset)
-              for label, spec in MODELS]
+    models = [
+        (
+            label,
+            build_model(
+                spec, args.latent_dim, 1, args.jit_compile, args.steps_per_execution, args.seed
+            ),
+            dataset,
+        )
+        for label, spec in MODELS
+    ]
     seconds = {label: [] for label, _ in MODELS}
     for round_ in range(1 + args.epochs):  # round 0 traces and compiles
         rates = {}
@@ -344,8 +380,10 @@ def bench_priors(x, args, say):
             rates[label] = f"{examples / t:,.0f}"
             if round_:
                 seconds[label].append(t)
-        say(f"  {'warm-up' if round_ == 0 else f'epoch {round_}'}: examples/s "
-            + " | ".join(rates[label] for label, _ in MODELS))
+        say(
+            f"  {'warm-up' if round_ == 0 else f'epoch {round_}'}: examples/s "
+            + " | ".join(rates[label] for label, _ in MODELS)
+        )
     return {label: [examples / t for t in ts] for label, ts in seconds.items()}
 
 
@@ -356,14 +394,18 @@ def bench_optimisations(x, args, say):
     gather = make_dataset(x, args.batch_size, args.seed).take(steps)
     spe = args.steps_per_execution
     configs = (  # label, jit_compile, steps_per_execution, fuse_steps, dataset
-        ("Keras CPU defaults: jit_compile=auto (off), steps_per_execution=1, "
-         "cache/shuffle/batch pipeline", False, 1, False, element),
+        (
+            "Keras CPU defaults: jit_compile=auto (off), steps_per_execution=1, "
+            "cache/shuffle/batch pipeline",
+            False,
+            1,
+            False,
+            element,
+        ),
         (f"+ steps_per_execution={spe}", False, spe, False, element),
         ("+ jit_compile=True (XLA, one XLA call per step)", True, spe, False, element),
-        (f"+ fused steps (SparseVAE only: {spe} steps per XLA call)",
-         True, spe, True, element),
-        ("+ vectorised pipeline (permuted index batches + gather)",
-         True, spe, True, gather),
+        (f"+ fused steps (SparseVAE only: {spe} steps per XLA call)", True, spe, True, element),
+        ("+ vectorised pipeline (permuted index batches + gather)", True, spe, True, gather),
     )
     models = {}
     entries = []
@@ -371,8 +413,9 @@ def bench_optimisations(x, args, say):
         for side, spec in (("baseline", None), ("SparseVAE", LAPLACE)):
             key = (side, jit, s, fuse and spec is not None)
             if key not in models:
-                models[key] = build_model(spec, args.latent_dim, 1, jit, s, args.seed,
-                                          fuse_steps=fuse)
+                models[key] = build_model(
+                    spec, args.latent_dim, 1, jit, s, args.seed, fuse_steps=fuse
+                )
             if side == "baseline" and fuse and data is element:
                 continue  # the baseline has no fused steps: same as the row above
             entries.append(((label, side), models[key], data))
@@ -390,8 +433,7 @@ def bench_optimisations(x, args, say):
             row.append(f"{rate:,.0f}{gain}")
             previous[side] = rate
         rows.append(row)
-    say(table(rows, ["configuration (cumulative)", "baseline ex/s",
-                     "SparseVAE laplace ex/s"]))
+    say(table(rows, ["configuration (cumulative)", "baseline ex/s", "SparseVAE laplace ex/s"]))
 
 
 def bench_profile(x, args, peak, say):
@@ -403,8 +445,7 @@ def bench_profile(x, args, peak, say):
 
     # (a) the dense layers' matmuls alone: forward, then the weight gradients
     # and the input gradients (none for the first layer), as one XLA loop.
-    dims = [(DATA_DIM, 512), (512, 256), (256, 2 * z), (z, 256), (256, 512),
-            (512, DATA_DIM)]
+    dims = [(DATA_DIM, 512), (512, 256), (256, 2 * z), (z, 256), (256, 512), (512, DATA_DIM)]
     weights = [tf.random.normal(d, stddev=0.05, seed=i) for i, d in enumerate(dims)]
     x0 = tf.random.uniform([b, DATA_DIM], seed=7)
 
@@ -425,6 +466,7 @@ def bench_profile(x, args, peak, say):
                     if j == 3:
                         g = tf.pad(g, [[0, 0], [0, z]])
             return i + 1, acc
+
         return tf.while_loop(lambda i, _: i < steps, body, (0, 0.0))[1]
 
     # (b), (c): the baseline's whole step (sampling, BCE, KL, gradients) with
@@ -439,7 +481,9 @@ def bench_profile(x, args, peak, say):
             def body(i):
                 model.train_step(batch)
                 return (i + 1,)
+
             return tf.while_loop(lambda i: i < steps, body, (0,))
+
         return run
 
     sgd = BaselineVAE(z, seed=args.seed)
@@ -447,15 +491,14 @@ def bench_profile(x, args, peak, say):
     adam = build_model(None, z, 1, True, args.steps_per_execution, args.seed)
     svae = build_model(LAPLACE, z, 1, True, args.steps_per_execution, args.seed)
     # (row, what it adds, row it adds to, function)
-    loops = [("1", "dense-layer matmuls only (forward + backward)", None, matmuls_only),
-             ("2", "+ activations, sampling, BCE, KL; plain SGD update", "1",
-              step_loop(sgd)),
-             ("3", "+ Adam with global-norm clipping (the baseline's step)", "2",
-              step_loop(adam)),
-             ("4", "SparseVAE laplace's step instead (TFP, closed-form KL)", "3",
-              step_loop(svae))]
+    loops = [
+        ("1", "dense-layer matmuls only (forward + backward)", None, matmuls_only),
+        ("2", "+ activations, sampling, BCE, KL; plain SGD update", "1", step_loop(sgd)),
+        ("3", "+ Adam with global-norm clipping (the baseline's step)", "2", step_loop(adam)),
+        ("4", "SparseVAE laplace's step instead (TFP, closed-form KL)", "3", step_loop(svae)),
+    ]
     seconds = {row: [] for row, *_ in loops}
-    for row, _, _, fn in loops:
+    for _, _, _, fn in loops:
         fn(tf.constant(2))  # compile
     for _ in range(args.profile_rounds):
         for row, _, _, fn in loops:
@@ -471,24 +514,44 @@ def bench_profile(x, args, peak, say):
     fixed = fixed_batch_dataset(x, b, steps)
     piped = make_dataset(x, b, args.seed).take(steps)
     spe = args.steps_per_execution
-    fits = [("5", f"3 in Keras' fit() (one XLA call per step, steps_per_execution="
-             f"{spe}), fixed batch", "3", adam, fixed),
-            ("6", f"4 in SparseVAE's fit() (fused: {spe} steps per XLA call), "
-             "fixed batch", "4", svae, fixed),
-            ("7", "5 + input pipeline (the baseline in section 1)", "5", adam, piped),
-            ("8", "6 + input pipeline (SparseVAE in section 1)", "6", svae, piped)]
-    fit_seconds = interleaved([(row, model, data) for row, _, _, model, data in fits],
-                              args.profile_rounds)
+    fits = [
+        (
+            "5",
+            f"3 in Keras' fit() (one XLA call per step, steps_per_execution={spe}), fixed batch",
+            "3",
+            adam,
+            fixed,
+        ),
+        (
+            "6",
+            f"4 in SparseVAE's fit() (fused: {spe} steps per XLA call), fixed batch",
+            "4",
+            svae,
+            fixed,
+        ),
+        ("7", "5 + input pipeline (the baseline in section 1)", "5", adam, piped),
+        ("8", "6 + input pipeline (SparseVAE in section 1)", "6", svae, piped),
+    ]
+    fit_seconds = interleaved(
+        [(row, model, data) for row, _, _, model, data in fits], args.profile_rounds
+    )
     for row, name, base, _, _ in fits:
         results.append((row, name, base, min(fit_seconds[row]) / steps))
     by_row = {row: t for row, _, _, t in results}
     rows = []
     for row, name, base, t in results:
-        rows.append([f"{row}. {name}", f"{t * 1e3:.2f}",
-                     f"{(t - by_row[base]) * 1e3:+.2f} vs {base}" if base else "",
-                     f"{b / t:,.0f}", f"{100 * flops / t / 1e9 / peak:.0f}%"])
-    say(table(rows, ["step contents (best of rounds)", "ms/step", "added",
-                     "examples/s", "of peak"]))
+        rows.append(
+            [
+                f"{row}. {name}",
+                f"{t * 1e3:.2f}",
+                f"{(t - by_row[base]) * 1e3:+.2f} vs {base}" if base else "",
+                f"{b / t:,.0f}",
+                f"{100 * flops / t / 1e9 / peak:.0f}%",
+            ]
+        )
+    say(
+        table(rows, ["step contents (best of rounds)", "ms/step", "added", "examples/s", "of peak"])
+    )
 
 
 def bench_scaling(x, args, say):
@@ -517,8 +580,14 @@ def bench_scaling(x, args, say):
     def measure(cfg, jit_compile):
         steps = max(2, args.scale_examples // cfg["batch_size"])
         dataset = make_dataset(x, cfg["batch_size"], args.seed).take(steps)
-        model = build_model(LAPLACE, cfg["latent_dim"], cfg["n_samples"],
-                            jit_compile, args.steps_per_execution, args.seed)
+        model = build_model(
+            LAPLACE,
+            cfg["latent_dim"],
+            cfg["n_samples"],
+            jit_compile,
+            args.steps_per_execution,
+            args.seed,
+        )
         # One fit() call; its first epoch traces and compiles. The fastest
         # epoch: load from other processes only ever slows an epoch down.
         t = min(epoch_seconds(model, dataset, 1 + args.scale_repeats)[1:])
@@ -530,14 +599,18 @@ def bench_scaling(x, args, say):
         compare = key == "latent_dim" and other_jit is not None
         rows = []
         for value in values:
-            cfg = dict(latent_dim=args.latent_dim, n_samples=1,
-                       batch_size=args.batch_size)
+            cfg = dict(latent_dim=args.latent_dim, n_samples=1, batch_size=args.batch_size)
             cfg[key] = value
             t = seconds_per_epoch(cfg, args.jit_compile)
             rate = EPOCH_EXAMPLES / t
             flops = train_flops_per_example(cfg["latent_dim"], cfg["n_samples"])
-            row = [value, f"{t:.2f}", f"{rate:,.0f}", f"{flops / 1e6:.2f}",
-                   f"{flops * rate / 1e9:.1f}"]
+            row = [
+                value,
+                f"{t:.2f}",
+                f"{rate:,.0f}",
+                f"{flops / 1e6:.2f}",
+                f"{flops * rate / 1e9:.1f}",
+            ]
             if compare:
                 row.append(f"{seconds_per_epoch(cfg, other_jit):.2f}")
             rows.append(row)
@@ -552,22 +625,31 @@ def bench_scaling(x, args, say):
 def rss_probe(args):
     """Child process: one epoch of SparseVAE (laplace) on MNIST; print peak RSS."""
     x = load_mnist(args.data, args.limit)
-    model = build_model(LAPLACE, args.latent_dim, 1, args.jit_compile,
-                        args.steps_per_execution, args.seed)
+    model = build_model(
+        LAPLACE, args.latent_dim, 1, args.jit_compile, args.steps_per_execution, args.seed
+    )
     timed_fit(model, make_dataset(x, args.batch_size, args.seed))
     print(f"RSS_PEAK_MIB {peak_rss_mib():.0f}")
 
 
 def probe_rss_in_subprocess(args):
-    cmd = [sys.executable, "-m", "benchmarks.bench_training", "--rss-probe",
-           "--data", args.data, "--jit", args.jit,
-           "--steps-per-execution", str(args.steps_per_execution)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.bench_training",
+        "--rss-probe",
+        "--data",
+        args.data,
+        "--jit",
+        args.jit,
+        "--steps-per-execution",
+        str(args.steps_per_execution),
+    ]
     if args.limit:
         cmd += ["--limit", str(args.limit)]
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (env.get("PYTHONPATH"), str(root)) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(root)) if p)
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root)
     for line in out.stdout.splitlines():
         if line.startswith("RSS_PEAK_MIB"):
@@ -578,21 +660,32 @@ def probe_rss_in_subprocess(args):
 # --------------------------------------------------------------------- main
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: 512 images, 1 measured epoch, tiny sections")
-    p.add_argument("--data", default=str(DEFAULT_DATA),
-                   help="folder holding train-images-idx3-ubyte.gz")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 512 images, 1 measured epoch, tiny sections",
+    )
+    p.add_argument(
+        "--data", default=str(DEFAULT_DATA), help="folder holding train-images-idx3-ubyte.gz"
+    )
     p.add_argument("--limit", type=int, default=None, help="use the first N images")
-    p.add_argument("--epochs", type=int, default=7,
-                   help="measured epochs per model after the warm-up epoch")
+    p.add_argument(
+        "--epochs", type=int, default=7, help="measured epochs per model after the warm-up epoch"
+    )
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--latent-dim", type=int, default=10)
-    p.add_argument("--jit", choices=("on", "off", "auto"), default="on",
-                   help="jit_compile for every model (Keras' 'auto' is off on CPU)")
+    p.add_argument(
+        "--jit",
+        choices=("on", "off", "auto"),
+        default="on",
+        help="jit_compile for every model (Keras' 'auto' is off on CPU)",
+    )
     p.add_argument("--steps-per-execution", type=int, default=32)
-    p.add_argument("--skip", default="",
-                   help="comma-separated sections to skip: "
-                        "optimisations,profile,scaling,rss")
+    p.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated sections to skip: optimisations,profile,scaling,rss",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default=None, help="also write the printout here")
     p.add_argument("--rss-probe", action="store_true", help=argparse.SUPPRESS)
@@ -636,31 +729,47 @@ def main(argv=None):
     x = load_mnist(args.data, args.limit)
     say("keras_svae training benchmark")
     say(f"date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
-    say(f"machine: {os.cpu_count()} CPU cores, {cpu_name()}; python "
+    say(
+        f"machine: {os.cpu_count()} CPU cores, {cpu_name()}; python "
         f"{platform.python_version()}, tensorflow {tf.__version__}, keras "
-        f"{keras.__version__}")
-    say("command: python -m benchmarks.bench_training "
-        + " ".join(argv if argv is not None else sys.argv[1:]))
-    say(f"data: MNIST train, {len(x):,} images x 784 (uint8 in memory), pixels/255; "
+        f"{keras.__version__}"
+    )
+    say(
+        "command: python -m benchmarks.bench_training "
+        + " ".join(argv if argv is not None else sys.argv[1:])
+    )
+    say(
+        f"data: MNIST train, {len(x):,} images x 784 (uint8 in memory), pixels/255; "
         "tf.data: one index permutation per epoch, batches of indices, gather+cast "
-        "map, prefetch")
-    say(f"model: MLP 784-{'-'.join(map(str, ENCODER_UNITS))}-2z / "
+        "map, prefetch"
+    )
+    say(
+        f"model: MLP 784-{'-'.join(map(str, ENCODER_UNITS))}-2z / "
         f"z-{'-'.join(map(str, DECODER_UNITS))}-784, Bernoulli likelihood, "
-        f"z={args.latent_dim}, batch {args.batch_size}, 1 latent sample")
-    say(f"compile (every model): Adam(1e-3, global_clipnorm=10), jit_compile="
-        f"{args.jit_compile}, steps_per_execution={args.steps_per_execution}")
+        f"z={args.latent_dim}, batch {args.batch_size}, 1 latent sample"
+    )
+    say(
+        f"compile (every model): Adam(1e-3, global_clipnorm=10), jit_compile="
+        f"{args.jit_compile}, steps_per_execution={args.steps_per_execution}"
+    )
     peak_before = matmul_gflops(args.peak_sizes, args.peak_repeats)
-    say(f"matmul peak (float32 n x n, n = {' and '.join(map(str, args.peak_sizes))}, "
+    say(
+        f"matmul peak (float32 n x n, n = {' and '.join(map(str, args.peak_sizes))}, "
         f"TF and XLA kernels, best of {args.peak_repeats} each): "
-        f"{peak_before:.1f} GFLOP/s")
+        f"{peak_before:.1f} GFLOP/s"
+    )
     flops = train_flops_per_example(args.latent_dim)
-    say(f"FLOPs per example: {flops / 1e6:.2f} MFLOP (dense layers only: "
-        "2*in*out per layer forward, x3 for forward + backward)")
+    say(
+        f"FLOPs per example: {flops / 1e6:.2f} MFLOP (dense layers only: "
+        "2*in*out per layer forward, x3 for forward + backward)"
+    )
 
     say()
-    say(f"1. Throughput: median of {args.epochs} epochs of "
+    say(
+        f"1. Throughput: median of {args.epochs} epochs of "
         f"{(len(x) // args.batch_size) * args.batch_size:,} examples after one "
-        "warm-up epoch, models taking turns epoch by epoch")
+        "warm-up epoch, models taking turns epoch by epoch"
+    )
     rates = bench_priors(x, args, say)
     peak_after = matmul_gflops(args.peak_sizes, args.peak_repeats)
     peak = max(peak_before, peak_after)
@@ -671,49 +780,84 @@ def main(argv=None):
     for label, _ in MODELS:
         rate, best = statistics.median(rates[label]), max(rates[label])
         paired = statistics.median(r / b for r, b in zip(rates[label], baseline))
-        rows.append([label, f"{rate:,.0f}", f"{best:,.0f}", f"{rate / base:.2f}x",
-                     f"{paired:.2f}x", f"{best / base_best:.2f}x",
-                     f"{flops * rate / 1e9:.1f}",
-                     f"{100 * flops * rate / 1e9 / peak:.0f}%",
-                     f"{100 * flops * best / 1e9 / peak:.0f}%"])
+        rows.append(
+            [
+                label,
+                f"{rate:,.0f}",
+                f"{best:,.0f}",
+                f"{rate / base:.2f}x",
+                f"{paired:.2f}x",
+                f"{best / base_best:.2f}x",
+                f"{flops * rate / 1e9:.1f}",
+                f"{100 * flops * rate / 1e9 / peak:.0f}%",
+                f"{100 * flops * best / 1e9 / peak:.0f}%",
+            ]
+        )
     say()
-    say(table(rows, ["model", "examples/s", "best", "vs baseline", "paired",
-                     "best/best", "GFLOP/s", "of peak", "best of peak"]))
-    say("examples/s and GFLOP/s: median epoch; best: fastest epoch (other load "
+    say(
+        table(
+            rows,
+            [
+                "model",
+                "examples/s",
+                "best",
+                "vs baseline",
+                "paired",
+                "best/best",
+                "GFLOP/s",
+                "of peak",
+                "best of peak",
+            ],
+        )
+    )
+    say(
+        "examples/s and GFLOP/s: median epoch; best: fastest epoch (other load "
         "only ever slows an epoch down); vs baseline: ratio of the medians; "
         "paired: median over rounds of the ratio to the baseline's epoch in the "
-        "same round; best/best: ratio of the fastest epochs")
-    say(f"matmul peak {peak_before:.1f} GFLOP/s before this table, "
-        f"{peak_after:.1f} after; shares use the higher, {peak:.1f}")
-    say(f"peak resident memory of this process after the table (5 models): "
-        f"{rss_main:,.0f} MiB")
+        "same round; best/best: ratio of the fastest epochs"
+    )
+    say(
+        f"matmul peak {peak_before:.1f} GFLOP/s before this table, "
+        f"{peak_after:.1f} after; shares use the higher, {peak:.1f}"
+    )
+    say(f"peak resident memory of this process after the table (5 models): {rss_main:,.0f} MiB")
     if "rss" not in args.skip:
-        say(f"peak resident memory, one SparseVAE (laplace) trained one epoch in a "
-            f"fresh process: {probe_rss_in_subprocess(args):,.0f} MiB")
+        say(
+            f"peak resident memory, one SparseVAE (laplace) trained one epoch in a "
+            f"fresh process: {probe_rss_in_subprocess(args):,.0f} MiB"
+        )
 
     if "optimisations" not in args.skip:
         say()
-        say(f"2. What each optimisation buys (median of {args.ablation_rounds} "
+        say(
+            f"2. What each optimisation buys (median of {args.ablation_rounds} "
             f"interleaved passes of {args.ablation_steps} steps; gain over the "
-            "row above)")
+            "row above)"
+        )
         bench_optimisations(x, args, say)
     if "profile" not in args.skip:
         say()
-        say("3. Where a step's time goes (MNIST MLP as in 1, batch "
+        say(
+            "3. Where a step's time goes (MNIST MLP as in 1, batch "
             f"{args.batch_size}, XLA; best of {args.profile_rounds} rounds; "
             f"'of peak' = {flops / 1e6:.2f} MFLOP/example x examples/s / "
-            f"{peak:.1f} GFLOP/s)")
+            f"{peak:.1f} GFLOP/s)"
+        )
         bench_profile(x, args, peak, say)
     if "scaling" not in args.skip:
         say()
-        say("4. Scaling: SparseVAE laplace, closed-form KL, other settings as in 1; "
+        say(
+            "4. Scaling: SparseVAE laplace, closed-form KL, other settings as in 1; "
             f"time per {EPOCH_EXAMPLES:,}-example epoch from epochs of "
             f"{args.scale_examples:,} examples (fastest of {args.scale_repeats} "
-            "epochs after a warm-up epoch, in one fit() call)")
+            "epochs after a warm-up epoch, in one fit() call)"
+        )
         say()
         bench_scaling(x, args, say)
-    say(f"peak resident memory of this process, whole benchmark (dozens of models "
-        f"built and compiled in turn, not one training run): {peak_rss_mib():,.0f} MiB")
+    say(
+        f"peak resident memory of this process, whole benchmark (dozens of models "
+        f"built and compiled in turn, not one training run): {peak_rss_mib():,.0f} MiB"
+    )
     say(f"total wall time: {time.time() - started:.0f} s")
     if args.output:
         Path(args.output).write_text("\n".join(lines) + "\n")

@@ -20,10 +20,21 @@ def bench():
 
 
 def test_training_side_and_threshold(bench, capsys):
-    argv = ["--pipelines", "synthetic_5x5", "--batches", "2", "--steps", "2", "--batch-size", "16", "--repeats", "1"]
+    argv = [
+        "--pipelines",
+        "synthetic_5x5",
+        "--batches",
+        "2",
+        "--steps",
+        "2",
+        "--batch-size",
+        "16",
+        "--repeats",
+        "1",
+    ]
     assert bench.main(argv + ["--min-ratio", "1e9"]) == 1  # an impossible threshold fails
     out = capsys.readouterr().out
-    line = next(l for l in out.splitlines() if l.startswith("synthetic_5x5"))
+    line = next(s for s in out.splitlines() if s.startswith("synthetic_5x5"))
     assert "batches/s" in line and "steps/s" in line and "ratio" in line and " - " not in line
     assert "FAIL" in out
 
@@ -32,4 +43,4 @@ def test_all_pipelines_build_and_iterate(bench, shared_data, capsys):
     argv = ["--data-dir", str(shared_data), "--batches", "2", "--repeats", "1", "--no-train"]
     assert bench.main(argv) == 0
     out = capsys.readouterr().out
-    assert all(any(l.startswith(n) for l in out.splitlines()) for n in bench.PIPELINES)
+    assert all(any(s.startswith(n) for s in out.splitlines()) for n in bench.PIPELINES)

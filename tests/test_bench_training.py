@@ -8,8 +8,6 @@ optimisation buys, where a step's time goes) are left to the full run.
 import math
 import re
 
-import pytest
-
 from benchmarks import bench_training
 
 PRIOR_ROWS = [label for label, _ in bench_training.MODELS]
@@ -21,11 +19,21 @@ def _numbers(line):
 
 def test_quick_run_prints_every_row(shared_data, tmp_path):
     out = tmp_path / "bench.txt"
-    lines = bench_training.main([
-        "--quick", "--jit", "off", "--steps-per-execution", "4",
-        "--skip", "optimisations,profile",
-        "--data", str(shared_data / "mnist"), "--output", str(out),
-    ])
+    lines = bench_training.main(
+        [
+            "--quick",
+            "--jit",
+            "off",
+            "--steps-per-execution",
+            "4",
+            "--skip",
+            "optimisations,profile",
+            "--data",
+            str(shared_data / "mnist"),
+            "--output",
+            str(out),
+        ]
+    )
     text = "\n".join(lines)
     assert out.read_text().strip() == text.strip()
     lines = text.splitlines()
@@ -45,11 +53,16 @@ def test_quick_run_prints_every_row(shared_data, tmp_path):
     rss = re.search(r"after the table \(5 models\): ([\d,]+) MiB", text)
     assert rss and float(rss.group(1).replace(",", "")) > 0
 
-    for title, key, values in (("latent size", "latent_dim", (2,)),
-                               ("latent samples per input", "n_samples", (1,)),
-                               ("batch size", "batch_size", (128,))):
-        block = [line for line in text.split(f"by {title}:\n")[1].split("\n\n")[0]
-                 .splitlines() if line.strip()]
+    for title, key, values in (
+        ("latent size", "latent_dim", (2,)),
+        ("latent samples per input", "n_samples", (1,)),
+        ("batch size", "batch_size", (128,)),
+    ):
+        block = [
+            line
+            for line in text.split(f"by {title}:\n")[1].split("\n\n")[0].splitlines()
+            if line.strip()
+        ]
         assert block[0].split()[0] == key
         rows = {int(r.split()[0]): _numbers(r)[1:] for r in block[2:]}
         assert sorted(rows) == list(values)
@@ -70,7 +83,7 @@ def test_flop_count_follows_the_layers():
 def test_pipeline_reshuffles_every_epoch_and_keeps_all_examples():
     import numpy as np
 
-    x = (np.arange(40, dtype=np.uint8)[:, None] * np.ones((1, 3), np.uint8))
+    x = np.arange(40, dtype=np.uint8)[:, None] * np.ones((1, 3), np.uint8)
     ds = bench_training.make_dataset(x, batch_size=8, seed=1)
     epochs = [np.concatenate([b.numpy()[:, 0] for b in ds]) for _ in range(2)]
     for e in epochs:

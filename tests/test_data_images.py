@@ -22,7 +22,13 @@ def all_x(ds):
 
 def test_zca_gives_identity_covariance_on_training_patches(bsds_files):
     ds, info = load_image_patches(
-        bsds_files, patch_size=8, patches_per_image=500, remove_mean=False, whiten="zca", epsilon=1e-6, batch_size=2000
+        bsds_files,
+        patch_size=8,
+        patches_per_image=500,
+        remove_mean=False,
+        whiten="zca",
+        epsilon=1e-6,
+        batch_size=2000,
     )
     x = all_x(ds)
     assert x.shape == (2000, 64) and info.whitening.method == "zca"
@@ -30,7 +36,9 @@ def test_zca_gives_identity_covariance_on_training_patches(bsds_files):
 
 
 def test_mean_removed_patches_whiten_to_identity_on_the_complement_of_dc(bsds_files):
-    ds, info = load_image_patches(bsds_files, patch_size=8, patches_per_image=500, whiten="zca", epsilon=1e-6)
+    ds, info = load_image_patches(
+        bsds_files, patch_size=8, patches_per_image=500, whiten="zca", epsilon=1e-6
+    )
     x = all_x(ds)
     # ZCA with a tiny epsilon amplifies float32 round-off in the DC direction ~1000x.
     np.testing.assert_allclose(x.mean(axis=1), 0.0, atol=1e-2)
@@ -52,8 +60,15 @@ def test_inverse_transform_recovers_the_pixel_patches(bsds_files):
 
 def test_pca_dimension_reduction_and_labels(bsds_files):
     ds, info = load_image_patches(
-        bsds_files, patch_size=12, patches_per_image=400, whiten="pca", n_components=30, epsilon=1e-6,
-        with_labels=True, shuffle=False, batch_size=1600,
+        bsds_files,
+        patch_size=12,
+        patches_per_image=400,
+        whiten="pca",
+        n_components=30,
+        epsilon=1e-6,
+        with_labels=True,
+        shuffle=False,
+        batch_size=1600,
     )
     x, y = next(iter(ds))
     assert x.shape == (1600, 30) and info.element_shape == (30,)
@@ -63,10 +78,17 @@ def test_pca_dimension_reduction_and_labels(bsds_files):
 
 
 def test_colour_unflattened_patches_and_held_out_images(bsds_files):
-    ds, info = load_image_patches(bsds_files[:2], patch_size=12, patches_per_image=50, grayscale=False, flatten=False)
+    ds, info = load_image_patches(
+        bsds_files[:2], patch_size=12, patches_per_image=50, grayscale=False, flatten=False
+    )
     assert next(iter(ds)).shape[1:] == (12, 12, 3) and info.element_shape == (12, 12, 3)
     held, held_info = load_image_patches(
-        bsds_files[2:], patch_size=12, patches_per_image=50, grayscale=False, flatten=False, preprocessing_from=info
+        bsds_files[2:],
+        patch_size=12,
+        patches_per_image=50,
+        grayscale=False,
+        flatten=False,
+        preprocessing_from=info,
     )
     assert held_info.scale == info.scale and held_info.split == "held-out"
     assert 0.5 < all_x(held).std() < 2.0
@@ -79,7 +101,9 @@ def test_missing_folder(tmp_path):
 
 def test_empty_folder_says_which_extensions(tmp_path):
     (tmp_path / "notes.txt").write_text("no photographs here")
-    with pytest.raises(ValueError, match=rf"{tmp_path.name}.*holds no images.*\.jpg, \.jpeg, \.png"):
+    with pytest.raises(
+        ValueError, match=rf"{tmp_path.name}.*holds no images.*\.jpg, \.jpeg, \.png"
+    ):
         load_image_patches(tmp_path)
 
 

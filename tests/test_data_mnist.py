@@ -70,7 +70,9 @@ def test_value_range_scale_and_flatten(mnist_dir):
 
 
 def test_threshold_binarisation(mnist_dir, mnist_test_arrays):
-    ds, info = load_mnist(mnist_dir, split="test", batch_size=200, binarize="threshold", threshold=0.3)
+    ds, info = load_mnist(
+        mnist_dir, split="test", batch_size=200, binarize="threshold", threshold=0.3
+    )
     x = first_batch(ds).numpy()
     images = mnist_test_arrays[0][:200].reshape(200, -1)
     np.testing.assert_array_equal(x, (images / 255.0 > 0.3).astype(np.float32))
@@ -79,7 +81,11 @@ def test_threshold_binarisation(mnist_dir, mnist_test_arrays):
 
 
 def test_dynamic_binarisation_resamples_each_epoch_reproducibly(mnist_dir, mnist_test_arrays):
-    make = lambda seed: load_mnist(mnist_dir, split="test", batch_size=1000, binarize="dynamic", seed=seed)[0]
+    def make(seed):
+        return load_mnist(mnist_dir, split="test", batch_size=1000, binarize="dynamic", seed=seed)[
+            0
+        ]
+
     ds = make(5)
     e1, e2 = first_batch(ds).numpy(), first_batch(ds).numpy()
     assert set(np.unique(e1)) <= {0.0, 1.0}
@@ -149,7 +155,9 @@ def test_damaged_gzip_names_the_file(tmp_path):
 
 
 def test_missing_folder_and_files_say_what_is_expected(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"nowhere.*train-images-idx3-ubyte\.gz.*source=\"tfds\""):
+    with pytest.raises(
+        FileNotFoundError, match=r"nowhere.*train-images-idx3-ubyte\.gz.*source=\"tfds\""
+    ):
         load_mnist(tmp_path / "nowhere")
     write_idx_images(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((2, 28, 28)))
     with pytest.raises(FileNotFoundError, match=r"no train-labels-idx1-ubyte\.gz"):
@@ -165,7 +173,9 @@ def test_bad_options(mnist_dir):
 
 def test_tfds_source_offline_with_mock_data():
     with tfds.testing.mock_data(num_examples=12):
-        ds, info = load_mnist(source="tfds", split="test", with_labels=True, batch_size=5, binarize="dynamic")
+        ds, info = load_mnist(
+            source="tfds", split="test", with_labels=True, batch_size=5, binarize="dynamic"
+        )
         batches = list(ds)
     assert info.num_examples == 12 and info.source == "tfds:mnist"
     assert [b[0].shape[0] for b in batches] == [5, 5, 2]

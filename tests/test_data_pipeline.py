@@ -53,7 +53,10 @@ def test_map_batch_gets_fresh_reproducible_seeds():
     def noise(x, seed):
         return tf.random.stateless_uniform(tf.shape(x), seed=seed)
 
-    make = lambda: make_dataset(np.zeros((6, 2), np.float32), batch_size=3, shuffle=False, seed=1, map_batch=noise)
+    def make():
+        x = np.zeros((6, 2), np.float32)
+        return make_dataset(x, batch_size=3, shuffle=False, seed=1, map_batch=noise)
+
     d1, d2 = make(), make()
     e1 = [np.concatenate(epoch(d1)) for _ in range(2)]
     e2 = [np.concatenate(epoch(d2)) for _ in range(2)]
@@ -78,11 +81,19 @@ def test_info_steps_undo_and_json():
     pixels = rng.normal(size=(500, 6)) @ rng.normal(size=(6, 6))
     w = Whitening("zca", epsilon=1e-9).fit(pixels / 2.0)
     info = DatasetInfo(
-        name="t", split="train", num_examples=10, batch_size=4, element_shape=(6,),
-        value_range=(0.0, 1.0), scale=2.0, whitening=w,
+        name="t",
+        split="train",
+        num_examples=10,
+        batch_size=4,
+        element_shape=(6,),
+        value_range=(0.0, 1.0),
+        scale=2.0,
+        whitening=w,
     )
     assert info.steps_per_epoch == 3
-    np.testing.assert_allclose(info.undo_preprocessing(w.transform(pixels / 2.0)), pixels, atol=1e-4)
+    np.testing.assert_allclose(
+        info.undo_preprocessing(w.transform(pixels / 2.0)), pixels, atol=1e-4
+    )
     config = json.loads(json.dumps(info.to_config()))
     w2 = Whitening.from_config(config["whitening"])
     np.testing.assert_allclose(w2.transform(pixels), w.transform(pixels))

@@ -7,7 +7,11 @@ from keras_svae.data.toy import gaussian_templates, load_toy, make_toy_images
 
 def test_images_are_sparse_sums_of_the_templates_plus_small_noise():
     images, amplitudes, templates = make_toy_images(5000, seed=1, noise_std=0.05)
-    assert images.shape == (5000, 10, 10) and amplitudes.shape == (5000, 2) and templates.shape == (2, 10, 10)
+    assert (
+        images.shape == (5000, 10, 10)
+        and amplitudes.shape == (5000, 2)
+        and templates.shape == (2, 10, 10)
+    )
     assert images.min() >= 0.0 and images.max() <= 1.0
     # Templates: peak 1 at the given centres.
     np.testing.assert_allclose(templates.max(axis=(1, 2)), 1.0)

@@ -115,7 +115,8 @@ def fresh_process_results(bernoulli, whitened, tmp_path_factory):
         import numpy as np
         import tensorflow as tf
         results = {{}}
-        for name, folder in [("bernoulli", {str(bernoulli[1])!r}), ("whitened", {str(whitened[1])!r})]:
+        folders = [("bernoulli", {str(bernoulli[1])!r}), ("whitened", {str(whitened[1])!r})]
+        for name, folder in folders:
             loaded = tf.saved_model.load(folder + "/saved_model")
             decode, generate = loaded.signatures["decode"], loaded.signatures["generate"]
             z = np.load(f"z_{{name}}.npy")

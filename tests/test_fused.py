@@ -17,13 +17,16 @@ def patches():
 def _trained(x, fuse_steps, epochs=2, batch_size=64, steps_per_execution=4, **fit):
     keras.utils.set_random_seed(0)
     model = keras_svae.SparseVAE(
-        latent_dim=10, prior="laplace", decoder="linear", likelihood_scale=0.1,
-        encoder_units=(32,), seed=0, data_shape=x.shape[1:],
+        latent_dim=10,
+        prior="laplace",
+        decoder="linear",
+        likelihood_scale=0.1,
+        encoder_units=(32,),
+        seed=0,
+        data_shape=x.shape[1:],
     )
-    model.compile(jit_compile=True, steps_per_execution=steps_per_execution,
-                  fuse_steps=fuse_steps)
-    history = model.fit(x, epochs=epochs, batch_size=batch_size, verbose=0,
-                        shuffle=False, **fit)
+    model.compile(jit_compile=True, steps_per_execution=steps_per_execution, fuse_steps=fuse_steps)
+    history = model.fit(x, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=False, **fit)
     return model, history.history
 
 
@@ -56,14 +59,18 @@ def test_fused_dataset_of_tuples_and_steps_per_epoch(patches):
     # (x,) elements, and a repeated dataset cut by steps_per_epoch=10, which
     # Keras runs as three whole executions of 4 steps: 24 steps in 2 epochs on
     # both paths.
-    data = (tf.data.Dataset.from_tensor_slices((patches.x,))
-            .batch(50, drop_remainder=True).repeat())
+    data = tf.data.Dataset.from_tensor_slices((patches.x,)).batch(50, drop_remainder=True).repeat()
     runs = {}
     for fuse in (True, False):
         keras.utils.set_random_seed(0)
-        model = keras_svae.SparseVAE(latent_dim=10, decoder="linear", encoder_units=(32,),
-                                     likelihood_scale=0.1, seed=0,
-                                     data_shape=patches.x.shape[1:])
+        model = keras_svae.SparseVAE(
+            latent_dim=10,
+            decoder="linear",
+            encoder_units=(32,),
+            likelihood_scale=0.1,
+            seed=0,
+            data_shape=patches.x.shape[1:],
+        )
         model.compile(jit_compile=True, steps_per_execution=4, fuse_steps=fuse)
         history = model.fit(data, epochs=2, steps_per_epoch=10, verbose=0)
         runs[fuse] = (int(model.optimizer.iterations), history.history["loss"])
@@ -71,15 +78,19 @@ def test_fused_dataset_of_tuples_and_steps_per_epoch(patches):
     np.testing.assert_allclose(runs[True][1], runs[False][1], rtol=1e-4)
 
 
-@pytest.mark.parametrize("compile_kwargs", [
-    dict(jit_compile=False, steps_per_execution=4),
-    dict(jit_compile=True, steps_per_execution=1),
-    dict(jit_compile=True, steps_per_execution=4, fuse_steps=False),
-    dict(jit_compile=True, steps_per_execution=4, run_eagerly=True),
-])
+@pytest.mark.parametrize(
+    "compile_kwargs",
+    [
+        dict(jit_compile=False, steps_per_execution=4),
+        dict(jit_compile=True, steps_per_execution=1),
+        dict(jit_compile=True, steps_per_execution=4, fuse_steps=False),
+        dict(jit_compile=True, steps_per_execution=4, run_eagerly=True),
+    ],
+)
 def test_keras_loop_where_fusing_does_not_apply(compile_kwargs, patches):
-    model = keras_svae.SparseVAE(latent_dim=10, decoder="linear", encoder_units=(32,),
-                                 likelihood_scale=0.1, seed=0)
+    model = keras_svae.SparseVAE(
+        latent_dim=10, decoder="linear", encoder_units=(32,), likelihood_scale=0.1, seed=0
+    )
     model.compile(**compile_kwargs)
     history = model.fit(patches.x[:256], epochs=1, batch_size=64, verbose=0)
     assert np.isfinite(history.history["loss"][0])
@@ -87,8 +98,9 @@ def test_keras_loop_where_fusing_does_not_apply(compile_kwargs, patches):
 
 
 def test_fused_training_still_refuses_bad_data(patches):
-    model = keras_svae.SparseVAE(latent_dim=10, decoder="linear", encoder_units=(32,),
-                                 likelihood_scale=0.1, seed=0)
+    model = keras_svae.SparseVAE(
+        latent_dim=10, decoder="linear", encoder_units=(32,), likelihood_scale=0.1, seed=0
+    )
     model.compile(jit_compile=True, steps_per_execution=4)
     x = patches.x.copy()
     x[700, 3] = np.nan
@@ -100,8 +112,9 @@ def test_fused_training_still_refuses_bad_data(patches):
 def test_fused_validation_matches_keras_loop(patches):
     losses = {}
     for fuse in (True, False):
-        model, history = _trained(patches.x[:640], fuse_steps=fuse, epochs=1,
-                                  validation_data=patches.x[640:])
+        model, history = _trained(
+            patches.x[:640], fuse_steps=fuse, epochs=1, validation_data=patches.x[640:]
+        )
         assert model.test_function is not None
         losses[fuse] = history["val_loss"][0]
     assert np.isfinite(losses[True])

@@ -37,8 +37,9 @@ def _numerical_kl(mu, sigma, b):
 
     kink = -mu / sigma  # where the Laplace density has its corner
     points = [kink] if -14.0 < kink < 14.0 else None
-    value, _ = integrate.quad(integrand, -14.0, 14.0, points=points, limit=500,
-                              epsabs=0.0, epsrel=1e-10)
+    value, _ = integrate.quad(
+        integrand, -14.0, 14.0, points=points, limit=500, epsabs=0.0, epsrel=1e-10
+    )
     return value
 
 
@@ -54,8 +55,9 @@ def test_normal_laplace_closed_form_matches_quadrature(mu, sigma, b):
 def test_normal_laplace_closed_form_with_shifted_prior_location():
     q = tfd.Normal(np.float64(1.5), np.float64(0.7))
     p = tfd.Laplace(np.float64(1.0), np.float64(2.0))
-    shifted = tfd.kl_divergence(tfd.Normal(np.float64(0.5), np.float64(0.7)),
-                                tfd.Laplace(np.float64(0.0), np.float64(2.0)))
+    shifted = tfd.kl_divergence(
+        tfd.Normal(np.float64(0.5), np.float64(0.7)), tfd.Laplace(np.float64(0.0), np.float64(2.0))
+    )
     assert float(tfd.kl_divergence(q, p)) == pytest.approx(float(shifted), rel=1e-12)
 
 

@@ -30,15 +30,18 @@ def test_bernoulli_log_prob_gradient_matches_tfp():
     x = tf.constant((rng.random((8, 30)) > 0.5).astype("float32"))
     likelihood = BernoulliLikelihood()
     grads = []
-    for log_prob in (lambda: likelihood.log_prob(x, logits, 1),
-                     lambda: likelihood.distribution(logits, 1).log_prob(x)):
+    for log_prob in (
+        lambda: likelihood.log_prob(x, logits, 1),
+        lambda: likelihood.distribution(logits, 1).log_prob(x),
+    ):
         with tf.GradientTape() as tape:
             total = tf.reduce_sum(log_prob())
         grads.append(tape.gradient(total, logits).numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-7)
     # d/dl (x l - softplus(l)) = x - sigmoid(l)
-    np.testing.assert_allclose(grads[0], x.numpy() - tf.sigmoid(logits).numpy(),
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        grads[0], x.numpy() - tf.sigmoid(logits).numpy(), rtol=1e-5, atol=1e-7
+    )
 
 
 def test_gaussian_log_prob_is_normal_density():

@@ -15,8 +15,14 @@ def patches():
 
 
 def _model(prior, **kwargs):
-    options = dict(latent_dim=10, prior=prior, decoder="linear", likelihood_scale=0.1,
-                   encoder_units=(32,), seed=0)
+    options = dict(
+        latent_dim=10,
+        prior=prior,
+        decoder="linear",
+        likelihood_scale=0.1,
+        encoder_units=(32,),
+        seed=0,
+    )
     options.update(kwargs)
     return keras_svae.SparseVAE(**options)
 
@@ -38,8 +44,9 @@ def test_cauchy_2000_steps_without_nan(patches):
     model = _model("cauchy")
     model.compile()
     steps_per_epoch = len(patches.x) // 40  # 100 steps an epoch
-    history = model.fit(patches.x, epochs=2000 // steps_per_epoch, batch_size=40,
-                        verbose=0, shuffle=True)
+    history = model.fit(
+        patches.x, epochs=2000 // steps_per_epoch, batch_size=40, verbose=0, shuffle=True
+    )
     assert model.optimizer.iterations.numpy() == 2000
     for name, values in history.history.items():
         assert np.all(np.isfinite(values)), name
@@ -49,8 +56,12 @@ def test_cauchy_2000_steps_without_nan(patches):
 
 
 def test_keras_round_trip_gives_equal_outputs(tmp_path, patches):
-    model = _model("laplace", likelihood="gaussian", learn_likelihood_scale=True,
-                   metadata={"source": "synthetic"})
+    model = _model(
+        "laplace",
+        likelihood="gaussian",
+        learn_likelihood_scale=True,
+        metadata={"source": "synthetic"},
+    )
     model.compile()
     model.fit(patches.x[:500], epochs=1, batch_size=100, verbose=0)
     path = tmp_path / "m.keras"
@@ -59,9 +70,15 @@ def test_keras_round_trip_gives_equal_outputs(tmp_path, patches):
     assert isinstance(loaded, keras_svae.SparseVAE)
     assert loaded.get_config() == model.get_config()
     x = patches.x[:50]
-    np.testing.assert_array_equal(np.asarray(loaded.reconstruct(x)), np.asarray(model.reconstruct(x)))
-    np.testing.assert_array_equal(loaded.encode(x).stddev().numpy(), model.encode(x).stddev().numpy())
-    np.testing.assert_array_equal(np.asarray(loaded.sample(8, seed=3)), np.asarray(model.sample(8, seed=3)))
+    np.testing.assert_array_equal(
+        np.asarray(loaded.reconstruct(x)), np.asarray(model.reconstruct(x))
+    )
+    np.testing.assert_array_equal(
+        loaded.encode(x).stddev().numpy(), model.encode(x).stddev().numpy()
+    )
+    np.testing.assert_array_equal(
+        np.asarray(loaded.sample(8, seed=3)), np.asarray(model.sample(8, seed=3))
+    )
     assert float(loaded.likelihood.scale) == pytest.approx(float(model.likelihood.scale))
     assert loaded.optimizer.iterations.numpy() == model.optimizer.iterations.numpy()
 
@@ -86,8 +103,14 @@ def test_fit_on_dataset_with_bernoulli(patches):
     labels = np.arange(len(x)) % 3
     labelled = tf.data.Dataset.from_tensor_slices((x, labels)).batch(200)
     dataset = labelled.map(lambda x, label: x)  # the fix the labels error names
-    model = keras_svae.SparseVAE(latent_dim=4, likelihood="bernoulli", prior="normal",
-                                 encoder_units=(16,), decoder_units=(16,), seed=1)
+    model = keras_svae.SparseVAE(
+        latent_dim=4,
+        likelihood="bernoulli",
+        prior="normal",
+        encoder_units=(16,),
+        decoder_units=(16,),
+        seed=1,
+    )
     model.compile()
     with pytest.raises(ValueError, match=r"takes no labels.*dataset.map\(lambda x, label: x\)"):
         model.fit(labelled, epochs=1, verbose=0)
@@ -105,7 +128,9 @@ def test_inference_methods(patches):
     assert q.event_shape == [10] and q.batch_shape == [16]
     assert np.all(q.stddev().numpy() > 0)
     assert np.asarray(model.reconstruct(x)).shape == x.shape
-    np.testing.assert_array_equal(np.asarray(model.predict(x, verbose=0)), np.asarray(model.reconstruct(x)))
+    np.testing.assert_array_equal(
+        np.asarray(model.predict(x, verbose=0)), np.asarray(model.reconstruct(x))
+    )
     one, two = np.asarray(model.sample(5, seed=1)), np.asarray(model.sample(5, seed=1))
     np.testing.assert_array_equal(one, two)
     assert not np.array_equal(one, np.asarray(model.sample(5, seed=2)))
@@ -115,8 +140,9 @@ def test_inference_methods(patches):
 
 def test_conv_networks_train_on_images():
     images = np.random.default_rng(0).uniform(size=(64, 12, 12, 1)).astype("float32")
-    model = keras_svae.SparseVAE(latent_dim=5, encoder="conv", decoder="conv",
-                                 likelihood="bernoulli", seed=0)
+    model = keras_svae.SparseVAE(
+        latent_dim=5, encoder="conv", decoder="conv", likelihood="bernoulli", seed=0
+    )
     model.compile()
     history = model.fit(images, epochs=2, batch_size=32, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
@@ -127,13 +153,17 @@ def test_custom_prior_factory_and_distribution():
     import tensorflow_probability as tfp
 
     tfd = tfp.distributions
-    factory = lambda latent_dim, dtype: tfd.StudentT(3.0, tf.zeros([latent_dim]), 1.0)
+
+    def factory(latent_dim, dtype):
+        return tfd.StudentT(3.0, tf.zeros([latent_dim]), 1.0)
+
     model = keras_svae.SparseVAE(latent_dim=3, prior=factory, data_shape=(4,))
     assert not model.kl_is_analytic  # Normal || StudentT has no closed form
     model.compile()
     x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
     assert np.isfinite(model.fit(x, epochs=1, verbose=0).history["loss"][0])
-    instance = keras_svae.SparseVAE(latent_dim=3, data_shape=(4,),
-                                    prior=tfd.Logistic(tf.zeros([3]), 1.0))
+    instance = keras_svae.SparseVAE(
+        latent_dim=3, data_shape=(4,), prior=tfd.Logistic(tf.zeros([3]), 1.0)
+    )
     with pytest.raises(ValueError, match="distribution instance.*register_keras_serializable"):
         instance.get_config()

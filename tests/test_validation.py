@@ -124,8 +124,9 @@ def _small(seed=0, **kwargs):
 def _weight_change(x, sample_weight=None, batch_size=100):
     model = _small()
     start = np.concatenate([v.numpy().ravel() for v in model.trainable_variables])
-    model.fit(x, sample_weight=sample_weight, epochs=2, batch_size=batch_size, shuffle=False,
-              verbose=0)
+    model.fit(
+        x, sample_weight=sample_weight, epochs=2, batch_size=batch_size, shuffle=False, verbose=0
+    )
     return np.concatenate([v.numpy().ravel() for v in model.trainable_variables]) - start
 
 
