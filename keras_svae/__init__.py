@@ -33,6 +33,10 @@ def _tensorflow_installed():
 HAS_TENSORFLOW = _tensorflow_installed()
 
 if HAS_TENSORFLOW:
+    from keras_svae.quiet import import_tensorflow
+
+    import_tensorflow()  # honours TF_CPP_MIN_LOG_LEVEL for TensorFlow's start-up lines
+
     from keras_svae import data
     from keras_svae.distributions import make_posterior, make_prior
     from keras_svae.kl import has_closed_form, kl_divergence

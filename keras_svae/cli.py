@@ -8,12 +8,8 @@ no traceback). TensorFlow is imported inside the functions that need it.
 """
 
 import argparse
-import os
 import sys
 import time
-
-# Keep TensorFlow's C++ start-up chatter out of the command lines' output.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 # ------------------------------------------------------------------ training
