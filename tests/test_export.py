@@ -10,6 +10,7 @@ in one that cannot import TensorFlow or Keras.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -27,7 +28,6 @@ from keras_svae import export as ex
 from keras_svae.cli import export_main, generate_main
 from keras_svae.data.whitening import Whitening
 from keras_svae.export.exporter import sha256
-from keras_svae.export.graph import build_module
 
 tfd = tfp.distributions
 REPO = Path(__file__).resolve().parents[1]
@@ -283,35 +283,6 @@ def test_whitened_export_undoes_preprocessing(whitened, fresh_process_results):
     )
 
 
-@pytest.mark.parametrize("family", ["normal", "laplace", "cauchy"])
-def test_generate_signature_samples_each_prior(family):
-    """The traced generate function (the one saved) against each prior's CDF."""
-    loc = np.array([0.5, -1.0, 0.0], np.float32)
-    scale = np.array([2.0, 0.3, 1.0], np.float32)
-
-    def factory(latent_dim, dtype):
-        cls = {"normal": tfd.Normal, "laplace": tfd.Laplace, "cauchy": tfd.Cauchy}[family]
-        return tfd.Independent(cls(loc=loc, scale=scale), reinterpreted_batch_ndims=1)
-
-    model = SparseVAE(latent_dim=3, prior=factory, data_shape=(4,), decoder="linear", seed=0)
-    prior = ex.prior_parameters(model)
-    assert prior["family"] == family
-    np.testing.assert_allclose(prior["loc"], loc)
-    np.testing.assert_allclose(prior["scale"], scale)
-    module = build_module(model, prior, ex.postprocessing(model))
-    out = module.generate(tf.constant(7, tf.int64), tf.constant(3000))
-    z = out["z"].numpy()
-    assert np.all(np.isfinite(z))
-    assert _ks_pvalue(z, prior) > 0.01
-    wrong = "cauchy" if family != "cauchy" else "normal"
-    assert _ks_pvalue(z, dict(prior, family=wrong)) < 1e-3
-    # The numpy path of the same sampler (the LiteRT generator's) draws the same prior.
-    zn = ex.sample_prior(prior, 3000, seed=7)
-    assert _ks_pvalue(zn, prior) > 0.01
-    assert _ks_pvalue(zn, dict(prior, family=wrong)) < 1e-3
-    np.testing.assert_array_equal(zn, ex.sample_prior(prior, 3000, seed=7))
-
-
 # ------------------------------------------------------------------ TFLite
 def test_tflite_files_run_in_litert_and_match_keras(bernoulli):
     from ai_edge_litert.interpreter import Interpreter
@@ -372,6 +343,15 @@ def test_generate_cli_uses_litert_and_numpy_only(bernoulli, tmp_path):
         # A device without TensorFlow or Keras: their imports fail here.
         for name in ("tensorflow", "keras", "tf_keras"):
             sys.modules[name] = None
+        import numpy as np
+        import keras_svae
+        from keras_svae.export.generator import Generator
+        assert not keras_svae.HAS_TENSORFLOW
+        generator = Generator({str(out)!r}, "dynamic")
+        images, z = generator.generate(200, seed=3)
+        assert images.shape == (200, 5, 5, 1) and z.shape == (200, 4), (images.shape, z.shape)
+        assert np.array_equal(generator.decode(z), images)
+        np.savez("direct.npz", images=images, z=z)
         from keras_svae.cli import generate_main as main
         for seed, name in [(0, "a"), (0, "b"), (1, "c")]:
             assert main([{str(out)!r}, "--n", "1500", "--seed", str(seed),
@@ -390,6 +370,10 @@ def test_generate_cli_uses_litert_and_numpy_only(bernoulli, tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    direct = np.load(tmp_path / "direct.npz")
+    np.testing.assert_allclose(
+        direct["images"], model.decode(direct["z"]).numpy(), rtol=0, atol=1e-1
+    )
     a, b, c = (np.load(tmp_path / f"{k}.npz") for k in "abc")
     np.testing.assert_array_equal(a["images"], b["images"])
     np.testing.assert_array_equal(a["z"], b["z"])
@@ -527,6 +511,7 @@ def test_bad_whitening_metadata(tmp_path):
     [
         ("writing saved_model", False),
         ("converting decoder.tflite", False),
+        ("measuring parity", True),
         ("moving into place", True),
     ],
 )
@@ -572,3 +557,36 @@ def test_a_failed_overwrite_keeps_the_existing_export(bernoulli, tmp_path):
         ex.export_decoder(model, tmp_path / "out", overwrite=True, quantize="int4")
     assert (tmp_path / "out" / "export.json").read_bytes() == before
     assert not _leftovers(tmp_path, "out")
+
+
+def test_an_output_folder_that_appears_during_the_export_is_kept(bernoulli, tmp_path):
+    """Without overwrite, a folder another process writes meanwhile is not replaced."""
+    model, _, _ = bernoulli
+    out = tmp_path / "out"
+
+    def progress(message):
+        if message.startswith("measuring parity"):
+            out.mkdir()
+            (out / "theirs.txt").write_text("another run")
+
+    with pytest.raises(ex.ExportError, match="appeared during the export"):
+        ex.export_decoder(model, out, parity_samples=20, progress=progress)
+    assert sorted(p.name for p in out.iterdir()) == ["theirs.txt"]
+    assert not _leftovers(tmp_path, "out")
+
+
+def test_an_output_path_under_a_file_is_refused(bernoulli, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(ex.ExportError, match="a_file is not a writable folder"):
+        ex.export_decoder(bernoulli[0], tmp_path / "a_file" / "out")
+    assert (tmp_path / "a_file").read_text() == "x"
+
+
+def test_generator_refuses_an_unknown_prior_family(bernoulli, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(bernoulli[1], folder)
+    info = json.loads((folder / "export.json").read_text())
+    info["prior"]["family"] = "student"
+    (folder / "export.json").write_text(json.dumps(info))
+    with pytest.raises(ex.GenerateError, match=r"export.json: Unknown prior family 'student'"):
+        ex.Generator(folder)

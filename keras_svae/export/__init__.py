@@ -97,7 +97,7 @@ from keras_svae.export.layout import (
     ExportError,
     ParityError,
 )
-from keras_svae.export.sampling import sample_prior, standard_draws
+from keras_svae.export.sampling import prior_draws, sample_prior, standard_draws
 
 if HAS_TENSORFLOW:
     from keras_svae.export.exporter import export_decoder
@@ -131,6 +131,7 @@ __all__ = [
     "load_sparse_vae",
     "measure_parity",
     "postprocessing",
+    "prior_draws",
     "prior_parameters",
     "read_export_info",
     "reference_decode",

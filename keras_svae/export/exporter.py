@@ -223,15 +223,17 @@ def export_decoder(
                 "saved_model": {
                     "path": SAVED_MODEL_DIR,
                     "signatures": signatures,
-                    "generate_sampling": "inverse CDF of tf.random.stateless_uniform "
-                    "(float64) seeded with [seed, 0]",
+                    "generate_sampling": "keras_svae.export.sampling (Box-Muller for the "
+                    "Normal, inverse CDF otherwise) on tf.random.stateless_uniform (float64) "
+                    "seeded with [seed, 0]",
                 },
                 "tflite": tflite,
                 "files": files,
                 "parity": {
                     "n_latents": int(parity_samples),
                     "seed": int(parity_seed),
-                    "latents": "draws from the prior (numpy default_rng(seed))",
+                    "latents": "draws from the prior (keras_svae.export.sampling on numpy "
+                    "default_rng(seed))",
                     "reference": "Keras decoder + likelihood mean, preprocessing undone in float64",
                     "criterion": "<checked> <= bound. Per latent vector: the largest "
                     "|difference| over its output values (abs_diff), and that "
@@ -249,13 +251,27 @@ def export_decoder(
                 raise ParityError(f"Parity check failed ({details}). Nothing was written.")
             write_json(temporary / EXPORT_JSON, info)
             step(f"moving into place: {out}")
-    except FileExistsError as error:  # created by someone else while we worked
-        raise ExportError(f"The output folder {out} appeared during the export.") from error
+            if not overwrite and (out.exists() or out.is_symlink()):
+                # atomic_path would replace it: it is someone else's, keep it.
+                raise ExportError(
+                    f"The output folder {out} appeared during the export (another "
+                    "process wrote it); it was left as it is and nothing was written. "
+                    "Choose another folder, or pass overwrite=True (--overwrite)."
+                )
     except (ExportError, KeyboardInterrupt):
         raise
     except OSError as error:
-        raise ExportError(
-            f"Cannot write the export to {out}: {out.parent} is not a writable folder "
-            f"({error.strerror or error})."
-        ) from error
+        raise ExportError(write_failure(out, error)) from error
     return info
+
+
+def write_failure(out, error):
+    """The message for an OSError met while writing the export to ``out``."""
+    reason = error.strerror or str(error)
+    parent = out.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        return (
+            f"Cannot write the export to {out}: {parent} is not a writable folder "
+            f"({reason}). Choose an output path in a folder you can write to."
+        )
+    return f"Cannot write the export to {out} ({reason}); nothing was written."

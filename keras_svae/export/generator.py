@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_svae.export.sampling import sample_prior
+from keras_svae.export.layout import EXPORT_JSON
+from keras_svae.export.sampling import check_family, sample_prior
 from keras_svae.files import write_bytes
 
 
@@ -34,7 +35,7 @@ class GenerateError(Exception):
 def read_export_info(folder):
     """export.json of an export folder, as a dict."""
     folder = Path(folder)
-    path = folder / "export.json"
+    path = folder / EXPORT_JSON
     if not folder.is_dir():
         raise GenerateError(f"Export folder not found: {folder}")
     if not path.is_file():
@@ -72,6 +73,13 @@ class Generator:
         self.path = self.folder / entry["path"]
         self.latent_dim = int(self.info["latent_dim"])
         self.prior = self.info["prior"]
+        try:
+            check_family(self.prior.get("family"))
+        except ValueError as error:
+            raise GenerateError(
+                f"{self.folder / EXPORT_JSON}: {error} Re-export the model with this "
+                "version of keras_svae."
+            ) from None
         self.output_shape = tuple(self.info["output"]["shape"][1:])
         self.value_range = self.info["output"].get("value_range")
         self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)

@@ -9,11 +9,21 @@ import math
 
 import tensorflow as tf
 
-from keras_svae.export.sampling import OPEN_INTERVAL_OFFSET, standard_draws
+from keras_svae.export.sampling import prior_draws
 
 
 def build_module(model, prior, post):
-    """A tf.Module with tf.functions decode(z) and generate(seed, n)."""
+    """A tf.Module with tf.functions ``decode(z)`` and ``generate(seed, n)``.
+
+    Args:
+        model: a built SparseVAE.
+        prior: ``loading.prior_parameters(model)``.
+        post: ``loading.postprocessing(model)``.
+
+    Returns:
+        The module, which tracks only the tf.Variables its functions read, so
+        loading the SavedModel needs neither Keras nor keras_svae.
+    """
 
     decoder, likelihood = model.decoder, model.likelihood
     latent_dim = model.latent_dim
@@ -46,8 +56,8 @@ def build_module(model, prior, post):
             uniforms = tf.random.stateless_uniform(
                 tf.stack([2, n, latent_dim]), seed=key, dtype=tf.float64
             )
-        u, v = tf.unstack(uniforms + OPEN_INTERVAL_OFFSET)
-        z = tf.cast(loc_t + scale_t * standard_draws(family, u, v, tf.math), tf.float32)
+        u, v = tf.unstack(uniforms)
+        z = tf.cast(prior_draws(family, loc_t, scale_t, u, v, tf.math), tf.float32)
         return {"images": decode(z)["images"], "z": tf.identity(z, name="z")}
 
     module = tf.Module(name="sparse_vae_decoder")
