@@ -132,6 +132,9 @@ class SparseVAE(FusedExecution, keras.Model):
         self.seed = None if seed is None else int(seed)
         self.metadata = dict(metadata or {})
         self.seed_generator = keras.random.SeedGenerator(self.seed, name="sampling")
+        # Tracked as the model's own state, so saved weights and checkpoints
+        # (BackupAndRestore) carry it: a restored run draws the same latents next.
+        self.sampling_state = self.seed_generator.state
         self.data_shape = None
         self.encoder = self.decoder = None
         self.kl_is_analytic = self._resolve_kl_mode()

@@ -1,6 +1,7 @@
 """One run end to end: build the model, train it (resumably), measure it, draw
 its figures and write them all into the run's folder."""
 
+import csv
 import dataclasses
 import json
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_svae import data as loaders
 from keras_svae import evaluation, files, plots
 from keras_svae.callbacks import ImageSummaries, KLWarmUp, SparsitySummaries
 from keras_svae.experiment.config import ExperimentConfig
@@ -142,15 +144,50 @@ def finished_metrics(config, out_dir):
     return metrics if saved == json.loads(json.dumps(dataclasses.asdict(config))) else None
 
 
-def run_variant(config, out_dir, verbose=0, say=print):
+def resume_epoch(backup_dir):
+    """The epoch a run checkpointed by ``keras.callbacks.BackupAndRestore`` in
+    ``backup_dir`` continues from (0 for a fresh run). Read from the
+    callback's own ``training_metadata.json``."""
+    path = Path(backup_dir) / "training_metadata.json"
+    if not path.is_file():
+        return 0
+    try:
+        return int(json.loads(path.read_text())["epoch"])
+    except (ValueError, KeyError, TypeError):
+        return 0
+
+
+def read_history(path):
+    """The per-epoch history a ``keras.callbacks.CSVLogger`` wrote, across
+    resumed runs: one value per epoch (an epoch written twice, by a run killed
+    before its checkpoint, keeps the rerun's row); validation columns only at
+    the epochs that validated."""
+    rows = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            rows[int(row.pop("epoch"))] = row
+    history = {}
+    for epoch in sorted(rows):
+        for key, value in rows[epoch].items():
+            if value not in ("", "NA"):
+                history.setdefault(key, []).append(float(value))
+    return history
+
+
+def run_variant(config, out_dir, verbose=0, say=print, callbacks=()):
     """Train one variant and write ``out_dir/<name>/`` with model.keras,
     metrics.json, figures and TensorBoard logs. Returns the metrics dict.
 
     A finished run of the same config is not repeated (its metrics are
     returned). The run is assembled in ``out_dir/.<name>.partial-run/`` and
     renamed into place when complete; Keras' ``BackupAndRestore`` checkpoints
-    it there each epoch, so a killed run restarted with the same config
-    continues from its last finished epoch.
+    it there each epoch (weights, optimizer state and the model's sampling
+    state), so a killed run restarted with the same config continues from its
+    last finished epoch; its history (``history.csv``) spans the whole run.
+    The resumed epochs see the data in another order than an uninterrupted
+    run would (Keras creates its data iterators ahead of the epochs), so the
+    final weights are close to, not equal to, an uninterrupted run's.
+    ``callbacks`` are added to Keras' ``fit``.
     """
     if not isinstance(config, ExperimentConfig):
         raise ValueError(f"config must be an ExperimentConfig, got {type(config).__name__}.")
@@ -173,7 +210,16 @@ def run_variant(config, out_dir, verbose=0, say=print):
     )
     x_watch = data.x_test[: min(1000, len(data.x_test))]
     every = max(1, config.epochs // 10)
-    callbacks = [
+    train = data.train
+    if data.info is None:  # arrays: the same seeded pipeline as the loaders'
+        train = loaders.make_dataset(train, batch_size=config.batch_size, seed=config.seed)
+    done_epochs = resume_epoch(work / "backup")
+    if done_epochs:
+        say(f"{config.name}: continuing after epoch {done_epochs} from {work / 'backup'}")
+    fit_callbacks = [
+        # Before the checkpoint: a run killed between the two reruns the epoch,
+        # whose row read_history then replaces.
+        keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
         keras.callbacks.BackupAndRestore(str(work / "backup")),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.TensorBoard(log_dir=str(work / "logs")),
@@ -187,21 +233,21 @@ def run_variant(config, out_dir, verbose=0, say=print):
         SparsitySummaries(work / "logs", x_watch, every=every),
     ]
     if config.kl_warmup_epochs:
-        callbacks.append(KLWarmUp(config.kl_warmup_epochs))
+        fit_callbacks.append(KLWarmUp(config.kl_warmup_epochs))
+    fit_callbacks += list(callbacks)
     start = time.perf_counter()
-    history = model.fit(
-        data.train,
+    model.fit(
+        train,
         epochs=config.epochs,
-        batch_size=None if data.info is not None else config.batch_size,
-        shuffle=data.info is None,  # pipelines shuffle themselves (seeded)
         validation_data=data.x_test,
         validation_batch_size=1000,
         validation_freq=every,
         verbose=verbose,
-        callbacks=callbacks,
+        callbacks=fit_callbacks,
     )
     seconds = time.perf_counter() - start
-    losses = history.history.get("loss", [])
+    history = read_history(work / "history.csv")
+    losses = history.get("loss", [])
     if not np.all(np.isfinite(losses)):
         raise FloatingPointError(
             f"{config.name}: the training loss became NaN or Inf in epoch {len(losses)}; "
@@ -214,11 +260,11 @@ def run_variant(config, out_dir, verbose=0, say=print):
         posterior=model.posterior_family,
         kl_path="analytic" if model.kl_is_analytic else "sampled",
         train_seconds=seconds,
-        history={k: [float(v) for v in vs] for k, vs in history.history.items()},
+        history=history,
         config=dataclasses.asdict(config),
     )
     model.save(work / "model.keras")
-    write_figures(model, data, latent_codes, patterns, kl, history.history, work, config.name)
+    write_figures(model, data, latent_codes, patterns, kl, history, work, config.name)
     files.write_json(work / "metrics.json", metrics)
     files.remove(work / "backup")
     files.replace_folder(work, out_dir / config.name)
