@@ -113,3 +113,20 @@ def test_synthetic_loader_matches_generator_and_is_seeded():
     again = next(iter(load_synthetic(500, seed=3)[0])).numpy()
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, reference.x[:100])  # shuffled
+
+
+def test_epochs_dataset_orders_depend_on_seed_and_epoch_only():
+    from keras_svae.data import make_epochs_dataset
+
+    x = np.arange(10, dtype=np.float32)[:, None]
+    whole = [b.numpy()[:, 0].tolist() for b in make_epochs_dataset(x, 4, seed=3, epochs=3)]
+    assert len(whole) == 9  # 3 batches (4, 4, 2) per epoch
+    for epoch in range(3):
+        assert sorted(sum(whole[3 * epoch : 3 * epoch + 3], [])) == list(range(10))
+    assert whole[:3] != whole[3:6]  # a new order each epoch
+    resumed = [b.numpy()[:, 0].tolist() for b in make_epochs_dataset(x, 4, 3, 3, first_epoch=1)]
+    assert resumed == whole[3:]  # a run resumed at epoch 1 sees the same batches
+    other = [b.numpy()[:, 0].tolist() for b in make_epochs_dataset(x, 4, seed=4, epochs=3)]
+    assert other != whole
+    with pytest.raises(ValueError, match=r"first_epoch must be in \[0, 3\)"):
+        make_epochs_dataset(x, 4, 3, 3, first_epoch=3)

@@ -1,5 +1,5 @@
 """A run killed with SIGKILL and restarted with the same command keeps finished
-variants and continues the interrupted one from its last checkpoint."""
+variants, continues the interrupted one, and ends where an uninterrupted run ends."""
 
 import json
 import os
@@ -71,14 +71,18 @@ def test_sigkill_then_rerun_matches_an_uninterrupted_run(tmp_path):
     assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
     resumed = json.loads((killed / "synthetic-laplace-z10" / "metrics.json").read_text())
     straight = json.loads((clean / "synthetic-laplace-z10" / "metrics.json").read_text())
-    # The history spans the kill: epochs 0-2 come from the killed process and
-    # equal the uninterrupted run's; epochs 3-4 were trained after the restart.
+    # The history spans the kill, and the resumed run retraces the uninterrupted one.
     assert len(resumed["history"]["loss"]) == 5
-    np.testing.assert_allclose(resumed["history"]["loss"][:3], straight["history"]["loss"][:3],
-                               rtol=1e-5)  # fmt: skip
-    # Training continued from the checkpoint rather than from scratch: epoch 3
-    # of the resumed run is close to the uninterrupted epoch 3, far below epoch 0.
-    assert abs(resumed["history"]["loss"][3] - straight["history"]["loss"][3]) < 0.1 * (
-        straight["history"]["loss"][0] - straight["history"]["loss"][3]
-    )
-    assert np.isfinite(resumed["test_iwae"])
+    np.testing.assert_allclose(resumed["history"]["loss"], straight["history"]["loss"], rtol=1e-4)
+    for a, b in zip(_weights(killed / "synthetic-laplace-z10"),
+                    _weights(clean / "synthetic-laplace-z10")):  # fmt: skip
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def _weights(folder):
+    import keras
+
+    import keras_svae  # noqa: F401  (registers SparseVAE)
+
+    model = keras.models.load_model(folder / "model.keras")
+    return [v.numpy() for v in model.trainable_variables]

@@ -14,7 +14,7 @@ from keras_svae.data.cifar import (
 from keras_svae.data.images import load_image_patches
 from keras_svae.data.mnist import load_mnist, read_idx, read_mnist_idx
 from keras_svae.data.patches import prepare_patches
-from keras_svae.data.pipeline import DatasetInfo, make_dataset
+from keras_svae.data.pipeline import DatasetInfo, make_dataset, make_epochs_dataset
 from keras_svae.data.synthetic import (
     SyntheticPatches,
     load_synthetic,
@@ -38,6 +38,7 @@ __all__ = [
     "load_synthetic",
     "load_toy",
     "make_dataset",
+    "make_epochs_dataset",
     "make_toy_images",
     "prepare_patches",
     "read_cifar10_binary",

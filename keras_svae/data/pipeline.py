@@ -98,6 +98,49 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def make_epochs_dataset(features, batch_size=128, seed=0, epochs=1, first_epoch=0):
+    """The batches of epochs ``first_epoch`` .. ``epochs - 1`` as one finite dataset.
+
+    Each epoch's order is a stateless function of ``(seed, epoch)``, so a run
+    resumed at epoch k (``first_epoch=k``) sees exactly the batches an
+    uninterrupted run sees from epoch k on. ``make_dataset`` reshuffles by
+    counting passes instead, and Keras creates its iterators ahead of the
+    epochs, so a restarted process cannot replay those. Train with
+    ``model.fit(ds, epochs=epochs, steps_per_epoch=ceil(n / batch_size))``.
+
+    Args:
+        features: array of shape (n, ...).
+        batch_size: examples per batch (an epoch's last batch may be smaller).
+        seed: seeds every epoch's order.
+        epochs: the number of epochs of the whole run.
+        first_epoch: the first epoch to yield (0 for a fresh run).
+
+    Returns:
+        A ``tf.data.Dataset`` of ``x`` batches.
+    """
+    features = np.asarray(features)
+    n = len(features)
+    if n == 0:
+        raise ValueError("make_epochs_dataset got no examples. Pass at least one example.")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    epochs = check_positive_int(epochs, "epochs")
+    if isinstance(first_epoch, bool) or not 0 <= int(first_epoch) < epochs:
+        raise ValueError(f"first_epoch must be in [0, {epochs}), got {first_epoch!r}.")
+    x_all = tf.constant(features)
+    seed = tf.constant(int(seed), tf.int64)
+
+    def one_epoch(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    ds = tf.data.Dataset.range(int(first_epoch), epochs).flat_map(one_epoch)
+    ds = ds.map(lambda idx: tf.gather(x_all, idx), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True)  # fmt: skip
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
     """What a loader produced: returned next to the dataset by every public loader.

@@ -184,10 +184,11 @@ def run_variant(config, out_dir, verbose=0, say=print, callbacks=()):
     it there each epoch (weights, optimizer state and the model's sampling
     state), so a killed run restarted with the same config continues from its
     last finished epoch; its history (``history.csv``) spans the whole run.
-    The resumed epochs see the data in another order than an uninterrupted
-    run would (Keras creates its data iterators ahead of the epochs), so the
-    final weights are close to, not equal to, an uninterrupted run's.
-    ``callbacks`` are added to Keras' ``fit``.
+    Array data (the synthetic patches) are fed by
+    ``keras_svae.data.make_epochs_dataset``, whose order is a function of
+    (seed, epoch), so a resumed run ends with the weights of an uninterrupted
+    one; the file loaders' pipelines reshuffle by counting passes, so their
+    resumed epochs see another order. ``callbacks`` are added to Keras' ``fit``.
     """
     if not isinstance(config, ExperimentConfig):
         raise ValueError(f"config must be an ExperimentConfig, got {type(config).__name__}.")
@@ -210,12 +211,15 @@ def run_variant(config, out_dir, verbose=0, say=print, callbacks=()):
     )
     x_watch = data.x_test[: min(1000, len(data.x_test))]
     every = max(1, config.epochs // 10)
-    train = data.train
-    if data.info is None:  # arrays: the same seeded pipeline as the loaders'
-        train = loaders.make_dataset(train, batch_size=config.batch_size, seed=config.seed)
     done_epochs = resume_epoch(work / "backup")
     if done_epochs:
         say(f"{config.name}: continuing after epoch {done_epochs} from {work / 'backup'}")
+    train, steps_per_epoch = data.train, None
+    if data.info is None:  # arrays: each epoch's order from (seed, epoch), exact on resume
+        steps_per_epoch = -(-len(data.train) // config.batch_size)
+        train = loaders.make_epochs_dataset(
+            data.train, config.batch_size, config.seed, config.epochs, done_epochs
+        )
     fit_callbacks = [
         # Before the checkpoint: a run killed between the two reruns the epoch,
         # whose row read_history then replaces.
@@ -239,6 +243,7 @@ def run_variant(config, out_dir, verbose=0, say=print, callbacks=()):
     model.fit(
         train,
         epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
         validation_data=data.x_test,
         validation_batch_size=1000,
         validation_freq=every,
