@@ -34,7 +34,7 @@ def test_default_run_denoises_and_reports_what_it_measured(default_run, prior):
     assert math.isfinite(metrics["test_iwae"]) and metrics["iwae_k"] == 1000
     assert ("test_elbo" in metrics) == (prior != "cauchy")  # a Cauchy ELBO is -inf here
     assert all(math.isfinite(v) for v in metrics["history"]["loss"])
-    assert len(metrics["history"]["val_loss"]) == 10  # validated every 6th of 60 epochs
+    assert len(metrics["history"]["val_loss"]) == 10  # validated every 4th of 40 epochs
     for figure in ("reconstructions.png", "patterns.png", "latent_kl.png", "training_curves.png"):
         assert (folder / figure).read_bytes()[:8] == PNG_MAGIC
     model = keras.models.load_model(folder / "model.keras")
