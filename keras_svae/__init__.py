@@ -48,6 +48,10 @@ if HAS_TENSORFLOW:
     )
     from keras_svae.model import SparseVAE
     from keras_svae.networks import build_decoder, build_encoder
+    from keras_svae.posteriors import posterior_from_params, posterior_width
+    from keras_svae.sparse_coding import SparseCoding
+    from keras_svae.spike_slab import SpikeSlab
+    from keras_svae.thresholds import Thresholded, threshold_kl
 else:
 
     def __getattr__(name):
@@ -68,7 +72,10 @@ __all__ = [
     "Likelihood",
     "POSTERIORS",
     "PRIORS",
+    "SparseCoding",
     "SparseVAE",
+    "SpikeSlab",
+    "Thresholded",
     "build_decoder",
     "build_encoder",
     "data",
@@ -77,4 +84,7 @@ __all__ = [
     "make_likelihood",
     "make_posterior",
     "make_prior",
+    "posterior_from_params",
+    "posterior_width",
+    "threshold_kl",
 ]

@@ -8,14 +8,38 @@ no traceback). TensorFlow is imported inside the functions that need it.
 """
 
 import argparse
+import os
 import sys
 import time
 
 
+def seed_argument(text):
+    """argparse type of a seed: an integer in [0, 2**32 - 1] (numpy's range)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**32 - 1], got {text!r}")
+    return value
+
+
+def positive_int_argument(text):
+    """argparse type of a count: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
 # ------------------------------------------------------------------ training
 def train_parser():
+    from keras_svae.distribute import STRATEGIES
     from keras_svae.experiment import DATASETS, ExperimentConfig
-    from keras_svae.names import KL_MODES, PRIORS
+    from keras_svae.names import KL_MODES, PAPER_PRIORS, PRIORS
 
     defaults = ExperimentConfig()  # the per-data-set defaults are in DATASET_DEFAULTS
     parser = argparse.ArgumentParser(
@@ -28,7 +52,7 @@ def train_parser():
         default="all",
         type=str.lower,
         choices=("all", *PRIORS),
-        help="prior to train; 'all' (default) trains " + ", ".join(PRIORS),
+        help="prior to train; 'all' (default) trains the paper's " + ", ".join(PAPER_PRIORS),
     )
     parser.add_argument("--data", default=defaults.data, type=str.lower, choices=DATASETS)
     parser.add_argument(
@@ -66,9 +90,10 @@ def train_parser():
         default=None,
         type=str.lower,
         choices=("linear", "mlp"),
-        help="default: linear for patches, mlp for images",
+        help="default: linear for patches, mlp for images (conv needs image-shaped data, "
+        "which only the Python API gives; the command-line pipelines give flat vectors)",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--seed", type=seed_argument, default=defaults.seed)
     parser.add_argument(
         "--jit",
         default=None,
@@ -100,6 +125,21 @@ def train_parser():
         choices=(0, 1, 2),
         help="Keras' progress: 0 silent, 1 progress bar, 2 one line per epoch",
     )
+    parser.add_argument(
+        "--checkpoint-steps",
+        type=positive_int_argument,
+        default=None,
+        help="also checkpoint every N training steps (default: after each epoch); a run "
+        "restored from a mid-epoch checkpoint repeats that epoch from its start",
+    )
+    parser.add_argument(
+        "--strategy",
+        default="none",
+        type=str.lower,
+        choices=STRATEGIES,
+        help="tf.distribute strategy: mirrored (this machine's GPUs) or multi-worker "
+        "(the cluster in TF_CONFIG); --batch-size is the global batch",
+    )
     parser.add_argument("--out", default="runs", help="output folder (default: runs)")
     return parser
 
@@ -108,9 +148,9 @@ def train_main(argv=None):
     """``keras-svae-train`` / ``python -m training.train``: returns the exit code."""
     args = train_parser().parse_args(argv)
     from keras_svae.experiment import ExperimentConfig, comparison_table, run_variant
-    from keras_svae.names import PRIORS
+    from keras_svae.names import PAPER_PRIORS
 
-    priors = PRIORS if args.prior == "all" else (args.prior,)
+    priors = PAPER_PRIORS if args.prior == "all" else (args.prior,)
     results = []
     try:
         configs = [
@@ -131,11 +171,20 @@ def train_main(argv=None):
                 seed=args.seed,
                 jit_compile=None if args.jit is None else args.jit == "on",
                 steps_per_execution=args.steps_per_execution,
+                checkpoint_steps=args.checkpoint_steps,
                 iwae_k=args.iwae_k,
                 n_eval=args.n_eval,
             )
             for prior in priors
         ]
+        from keras_svae.distribute import is_chief, make_strategy
+        from keras_svae.files import check_output_folder
+
+        check_output_folder(args.out, "--out")  # before any data is read or trained
+        strategy = make_strategy(args.strategy)  # before any other TensorFlow work
+        out = args.out
+        if not is_chief(strategy):  # a second worker keeps its checkpoints apart
+            out = os.path.join(args.out, f".worker-{strategy.cluster_resolver.task_id}")
         print(
             f"keras-svae-train: {', '.join(priors)} on {args.data}, "
             f"{configs[0].epochs} epochs each -> {args.out}/",
@@ -143,7 +192,7 @@ def train_main(argv=None):
         )
         for config in configs:
             start = time.perf_counter()
-            results.append(run_variant(config, args.out, verbose=args.verbose))
+            results.append(run_variant(config, out, verbose=args.verbose, strategy=strategy))
             print(
                 f"{config.name}: done in {time.perf_counter() - start:.0f} s, wrote "
                 f"{args.out}/{config.name}/",
@@ -186,7 +235,7 @@ def export_parser():
         default=PARITY_SAMPLES,
         help=f"prior draws for the parity check (default {PARITY_SAMPLES})",
     )
-    parser.add_argument("--parity-seed", type=int, default=PARITY_SEED)
+    parser.add_argument("--parity-seed", type=seed_argument, default=PARITY_SEED)
     parser.add_argument("--quiet", action="store_true", help="print only errors")
     return parser
 
@@ -237,7 +286,7 @@ def generate_parser():
     )
     parser.add_argument("folder", help="export folder written by keras-svae-export")
     parser.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed_argument, default=0, help="random seed (default 0)")
     parser.add_argument("--out", default="grid.png", help="PNG grid to write (default grid.png)")
     parser.add_argument(
         "--variant",
@@ -248,7 +297,9 @@ def generate_parser():
     parser.add_argument(
         "--npz", default=None, help="also save the images and latents to this .npz file"
     )
-    parser.add_argument("--threads", type=int, default=None, help="LiteRT CPU threads")
+    parser.add_argument(
+        "--threads", type=positive_int_argument, default=None, help="LiteRT CPU threads"
+    )
     return parser
 
 
@@ -261,18 +312,25 @@ def generate_main(argv=None):
     import numpy as np
 
     from keras_svae.export.generator import GenerateError, Generator, image_grid, write_png
+    from keras_svae.files import atomic_path
 
     try:
         if args.n < 1:
             raise GenerateError(f"--n must be >= 1, got {args.n}.")
         out = Path(args.out)
-        if not out.parent.is_dir():
-            raise GenerateError(f"Cannot write {out}: folder {out.parent} does not exist.")
+        for flag, path in (("--out", out), ("--npz", args.npz and Path(args.npz))):
+            # Checked before anything is drawn or written.
+            if path and not path.parent.is_dir():
+                state = "is a file, not a folder" if path.parent.exists() else "does not exist"
+                raise GenerateError(f"Cannot write {flag} {path}: folder {path.parent} {state}.")
+            if path and path.is_dir():
+                raise GenerateError(f"Cannot write {flag} {path}: it is a folder; name a file.")
         generator = Generator(args.folder, args.variant, args.threads)
         images, z = generator.generate(args.n, args.seed)
         write_png(out, image_grid(images, generator.output_shape, generator.value_range))
         if args.npz:
-            np.savez(args.npz, images=images, z=z)
+            with atomic_path(args.npz) as temporary, open(temporary, "wb") as f:
+                np.savez(f, images=images, z=z)
     except (GenerateError, OSError) as error:
         print(f"generate: error: {error}", file=sys.stderr)
         return 1

@@ -43,6 +43,7 @@ def atomic_path(path, directory=False, overwrite=True):
     path = Path(path)
     if not overwrite and (path.exists() or path.is_symlink()):
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
+    check_output_folder(path.parent, f"Cannot write {path}: its folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{path.name}{PARTIAL_MARK}"
     if directory:
@@ -65,6 +66,44 @@ def atomic_path(path, directory=False, overwrite=True):
             os.replace(temporary, path)
     finally:
         remove(temporary)
+
+
+def check_output_folder(folder, what="The output folder"):
+    """Return ``folder`` as a Path if it is, or can become, a folder this
+    process writes into; raise before anything is written otherwise.
+
+    Nothing is created: the nearest existing folder above ``folder`` is
+    probed with a temporary file (removed at once), which also catches
+    read-only file systems where permission bits say "writable".
+
+    Raises:
+        NotADirectoryError: ``folder`` or a folder above it is a file.
+        PermissionError: the nearest existing folder cannot be written.
+
+    Example:
+        >>> check_output_folder("runs", "--out")
+        PosixPath('runs')
+    """
+    folder = Path(folder)
+    existing = folder
+    while not (existing.exists() or existing.is_symlink()) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "" if existing == folder else f" cannot be created: {existing}"
+        raise NotADirectoryError(
+            f"{what} {folder}{where} is a file, not a folder. Choose a path in a folder "
+            "(or remove the file)."
+        )
+    try:
+        descriptor, name = tempfile.mkstemp(prefix=f".write-test{PARTIAL_MARK}", dir=existing)
+    except OSError as error:
+        raise PermissionError(
+            f"{what} {folder} cannot be written: {existing} is not writable "
+            f"({error.strerror or error}). Choose a folder you can write to."
+        ) from None
+    os.close(descriptor)
+    os.unlink(name)
+    return folder
 
 
 def replace_folder(temporary, path):

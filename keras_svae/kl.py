@@ -8,7 +8,9 @@ stays an unbiased estimate of the negative ELBO and its gradient flows through z
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_svae.distributions import check_pairing
 from keras_svae.names import KL_MODES, lookup
+from keras_svae.posteriors import posterior_probe
 
 tfd = tfp.distributions
 
@@ -26,6 +28,25 @@ def has_closed_form(q, p):
     except NotImplementedError:
         return False
     return True
+
+
+def uses_closed_form(posterior_family, prior, latent_dim, mode="auto"):
+    """Whether a model with this posterior family, ``prior`` and KL ``mode``
+    uses the registered closed form (decided once, when the model is made).
+
+    Raises:
+        ValueError: for mode "analytic" when no closed form is registered, and
+            in every mode for pairs whose KL is infinite (``check_pairing``).
+    """
+    mode = lookup(mode, KL_MODES, "kl mode")
+    check_pairing(posterior_family, prior)  # an infinite KL is refused in every mode
+    if mode == "sampled":
+        return False
+    probe = posterior_probe(posterior_family, latent_dim)
+    registered = has_closed_form(probe, prior)
+    if mode == "analytic" and not registered:
+        kl_divergence(probe, prior, mode="analytic")  # raises the ValueError
+    return registered
 
 
 def kl_divergence(q, p, z=None, mode="auto"):

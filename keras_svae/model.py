@@ -13,50 +13,38 @@ estimated from those same draws.
 import keras
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
 
-from keras_svae import validation
-from keras_svae.distributions import make_posterior, make_prior, positive_scale
-from keras_svae.files import atomic_path
+from keras_svae import distribute, validation
+from keras_svae.distributions import make_prior
 from keras_svae.fused import FusedExecution
-from keras_svae.kl import has_closed_form, kl_divergence
+from keras_svae.kl import kl_divergence, uses_closed_form
 from keras_svae.likelihoods import make_likelihood
-from keras_svae.names import KL_MODES, POSTERIORS, lookup, paper_posterior
+from keras_svae.names import (
+    DECODERS,
+    ENCODERS,
+    KL_MODES,
+    POSTERIORS,
+    SCALE_ACTIVATIONS,
+    lookup,
+    paper_posterior,
+)
 from keras_svae.networks import make_networks
+from keras_svae.posteriors import posterior_from_params, posterior_width
+from keras_svae.serialization import AtomicSaving, deserialize_option, serialize_option
 from keras_svae.validation import check_number, check_positive_int, check_scale
-
-tfd = tfp.distributions
-
-
-def _serialize(value):
-    """Config entry for a name (kept as is) or a Keras-serialisable object."""
-    if value is None or isinstance(value, (str, int, float)):
-        return value
-    if isinstance(value, tfd.Distribution):
-        raise ValueError(
-            "This model's prior is a distribution instance, which cannot be saved. "
-            "Pass a factory function registered with "
-            "@keras.saving.register_keras_serializable() instead, or use "
-            "model.save_weights()."
-        )
-    return keras.saving.serialize_keras_object(value)
-
-
-def _deserialize(value):
-    if isinstance(value, dict):
-        return keras.saving.deserialize_keras_object(value)
-    return value
 
 
 @keras.saving.register_keras_serializable(package="keras_svae")
-class SparseVAE(FusedExecution, keras.Model):
+class SparseVAE(AtomicSaving, FusedExecution, keras.Model):
     """A variational auto-encoder with a sparsity-promoting prior.
 
     Args:
         latent_dim: number of latent variables.
         prior: "normal", "laplace" or "cauchy", a ``tfd.Distribution`` with
             event shape [latent_dim], or a factory ``f(latent_dim, dtype)``.
-        prior_scale: scale of a named prior.
+        prior_scale: scale of a named prior (the slab's for "spike_slab").
+        prior_df, slab_probability: the "student_t" prior's degrees of freedom
+            and the "spike_slab" prior's probability of a non-zero latent.
         posterior: "normal" or "cauchy"; None takes the paper's pairing
             (Cauchy posterior for the Cauchy prior, Normal otherwise).
         likelihood: "gaussian", "bernoulli" or a ``Likelihood`` layer.
@@ -65,6 +53,12 @@ class SparseVAE(FusedExecution, keras.Model):
         encoder: "mlp", "conv" or a layer mapping x to [batch, 2 * latent_dim].
         decoder: "mlp", "linear", "conv" or a layer mapping z to data shape.
         encoder_units, decoder_units: hidden layer sizes of the MLPs.
+        activation: activation of the named networks' hidden units ("relu";
+            the paper uses "softplus").
+        decoder_activation: activation of the named decoder's output (None;
+            the paper uses "sigmoid" with its squared-error loss).
+        scale_activation: "softplus" (plus a floor) or "exp" (the paper's):
+            how the encoder's second output becomes the posterior's scale.
         data_shape: shape of one example; inferred from the first batch if None.
         n_samples: latent samples per input in each training step.
         beta: weight of the KL term.
@@ -88,6 +82,8 @@ class SparseVAE(FusedExecution, keras.Model):
         latent_dim,
         prior="laplace",
         prior_scale=1.0,
+        prior_df=None,
+        slab_probability=None,
         posterior=None,
         likelihood="gaussian",
         likelihood_scale=1.0,
@@ -96,6 +92,9 @@ class SparseVAE(FusedExecution, keras.Model):
         decoder="mlp",
         encoder_units=(256, 128),
         decoder_units=(128, 256),
+        activation="relu",
+        decoder_activation=None,
+        scale_activation="softplus",
         data_shape=None,
         n_samples=1,
         beta=1.0,
@@ -114,7 +113,10 @@ class SparseVAE(FusedExecution, keras.Model):
         self.kl_weight = keras.Variable(self.beta, trainable=False, name="kl_weight")
         self.kl_mode = lookup(kl, KL_MODES, "kl mode")
         self.prior_scale = check_scale(prior_scale, "prior_scale")
-        self.prior = make_prior(prior, self.latent_dim, self.prior_scale)
+        self.prior_df, self.slab_probability = prior_df, slab_probability
+        self.prior = make_prior(
+            prior, self.latent_dim, self.prior_scale, df=prior_df, slab_probability=slab_probability
+        )
         self.prior_spec = prior.lower() if isinstance(prior, str) else prior
         if posterior is None:
             posterior = paper_posterior(prior)
@@ -125,38 +127,31 @@ class SparseVAE(FusedExecution, keras.Model):
             likelihood, self.likelihood_scale, self.learn_likelihood_scale
         )
         self.likelihood_spec = likelihood
-        self.encoder_spec = encoder
-        self.decoder_spec = decoder
+        self.encoder_spec = validation.check_network(encoder, ENCODERS, "encoder")
+        self.decoder_spec = validation.check_network(decoder, DECODERS, "decoder")
         self.encoder_units = tuple(int(u) for u in encoder_units)
         self.decoder_units = tuple(int(u) for u in decoder_units)
-        self.seed = None if seed is None else int(seed)
-        self.metadata = dict(metadata or {})
+        self.activation = validation.check_activation(activation, "activation")
+        self.decoder_activation = validation.check_activation(
+            decoder_activation, "decoder_activation"
+        )
+        self.scale_activation = lookup(scale_activation, SCALE_ACTIVATIONS, "scale_activation")
+        self.seed = validation.check_seed(seed)
+        self.metadata = validation.check_metadata(metadata)
         self.seed_generator = keras.random.SeedGenerator(self.seed, name="sampling")
         # Tracked as the model's own state, so saved weights and checkpoints
         # (BackupAndRestore) carry it: a restored run draws the same latents next.
         self.sampling_state = self.seed_generator.state
         self.data_shape = None
         self.encoder = self.decoder = None
-        self.kl_is_analytic = self._resolve_kl_mode()
+        self.kl_is_analytic = uses_closed_form(
+            self.posterior_family, self.prior, self.latent_dim, self.kl_mode
+        )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
         if data_shape is not None:
             self.build((None, *data_shape))
-
-    def _resolve_kl_mode(self):
-        """Decide once whether the KL is the closed form or the sampled estimate."""
-        if self.kl_mode == "sampled":
-            return False
-        probe = make_posterior(
-            self.posterior_family,
-            tf.zeros([1, self.latent_dim]),
-            tf.ones([1, self.latent_dim]),
-        )
-        registered = has_closed_form(probe, self.prior)
-        if self.kl_mode == "analytic" and not registered:
-            kl_divergence(probe, self.prior, mode="analytic")  # raises the ValueError
-        return registered
 
     # ----------------------------------------------------------------- building
     def build(self, input_shape):
@@ -175,6 +170,9 @@ class SparseVAE(FusedExecution, keras.Model):
             self.encoder_units,
             self.decoder_units,
             self.seed,
+            self.activation,
+            self.decoder_activation,
+            posterior_width(self.posterior_family),
         )
         self.likelihood.build((None, *data_shape))
         self.built = True
@@ -195,15 +193,14 @@ class SparseVAE(FusedExecution, keras.Model):
         """q(z given x) for a batch of inputs x (a tensor)."""
         validation.check_example_shape(x.shape[1:], self.data_shape)
         self._check_built("encode data")
-        params = self.encoder(x, training=training)
-        loc, raw_scale = tf.split(params, 2, axis=-1)
-        return make_posterior(self.posterior_family, loc, positive_scale(raw_scale))
+        # Distributions, KL and log-probabilities stay in float32 under mixed precision.
+        params = tf.cast(self.encoder(x, training=training), "float32")
+        return posterior_from_params(self.posterior_family, params, self.scale_activation)
 
     def call(self, x, training=False):
         """The reconstruction from the posterior's mode (deterministic)."""
-        x = tf.cast(x, self.compute_dtype)
         z = self.posterior(x, training=training).mode()
-        return self.likelihood(self.decoder(z, training=training))
+        return self.likelihood(self.decoder(self._decoder_input(z), training=training))
 
     def encode(self, x):
         """Return the posterior distribution q(z given x) for data x."""
@@ -212,10 +209,13 @@ class SparseVAE(FusedExecution, keras.Model):
     def decode(self, z):
         """Return the likelihood's mean (the expected data) for latents z."""
         self._check_built("decode")
-        z = tf.convert_to_tensor(z, dtype=self.compute_dtype)
-        if z.shape.rank != 2 or z.shape[-1] != self.latent_dim:
-            raise ValueError(f"z must have shape (n, {self.latent_dim}), got {tuple(z.shape)}.")
-        return self.likelihood.mean(self.decoder(z))
+        z = validation.check_latents(z, self.latent_dim)
+        return self.likelihood.mean(tf.cast(self.decoder(self._decoder_input(z)), "float32"))
+
+    def _decoder_input(self, z):
+        """Latents as the decoder's input in the compute dtype (clipped where
+        float16 would overflow)."""
+        return distribute.to_compute_dtype(tf.cast(z, "float32"), self.compute_dtype)
 
     def reconstruct(self, x):
         """Decode the posterior's mode for data x (Cauchy has no mean, so mode)."""
@@ -224,6 +224,7 @@ class SparseVAE(FusedExecution, keras.Model):
     def sample(self, n, seed=None):
         """Decode ``n`` draws from the prior; ``seed`` (int) makes them repeatable."""
         n = check_positive_int(n, "n")
+        seed = validation.check_seed(seed)
         self._check_built("sample")
         if seed is None:
             seed = tf.cast(self.seed_generator.next(), tf.int32)
@@ -232,13 +233,16 @@ class SparseVAE(FusedExecution, keras.Model):
         return self.decode(self.prior.sample(n, seed=seed))
 
     # ----------------------------------------------------------------- training
-    def elbo_terms(self, x, training=False):
-        """Per-example reconstruction (-E_q log p(x given z)) and KL tensors."""
+    def elbo_terms(self, x, training=False, layout=None):
+        """Per-example reconstruction (-E_q log p(x given z)) and KL tensors;
+        ``layout`` (``distribute.batch_layout``) places x in a global batch."""
         q = self.posterior(x, training=training)
         seed = tf.cast(self.seed_generator.next(), tf.int32)
-        z = q.sample(self.n_samples, seed=seed)  # [n_samples, batch, latent]
-        outputs = self.decoder(tf.reshape(z, [-1, self.latent_dim]), training=training)
-        outputs = tf.reshape(outputs, [self.n_samples, -1, *self.data_shape])
+        z = distribute.draw_latents(q, self.n_samples, seed, layout)  # [samples, batch, latent]
+        outputs = self.decoder(
+            self._decoder_input(tf.reshape(z, [-1, self.latent_dim])), training=training
+        )
+        outputs = tf.reshape(tf.cast(outputs, "float32"), [self.n_samples, -1, *self.data_shape])
         log_lik = self.likelihood.log_prob(x, outputs, len(self.data_shape))
         reconstruction = -tf.reduce_mean(log_lik, axis=0)
         mode = "analytic" if self.kl_is_analytic else "sampled"
@@ -248,18 +252,19 @@ class SparseVAE(FusedExecution, keras.Model):
     def _step(self, data, training):
         """The batch's loss to minimise, and the metrics updated with the
         per-example terms (weighted), so an epoch's numbers are per-example
-        means over all its examples, not means of batch means."""
+        means over all its examples, not means of batch means. Under a
+        distribution strategy the loss is this replica's share of the global
+        batch's loss (``keras_svae.distribute``)."""
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x = tf.cast(x, self.compute_dtype)
-        reconstruction, kl = self.elbo_terms(x, training=training)
-        per_example = reconstruction + tf.cast(self.kl_weight, kl.dtype) * kl
+        x = tf.cast(x, "float32")
         if sample_weight is None:
-            weights = tf.ones_like(per_example)
+            weights = tf.ones([tf.shape(x)[0]])
         else:
-            weights = tf.reshape(tf.cast(sample_weight, per_example.dtype), [-1])
-        loss = tf.math.divide_no_nan(tf.reduce_sum(weights * per_example), tf.reduce_sum(weights))
-        if self.losses:
-            loss = loss + tf.add_n(self.losses)
+            weights = tf.reshape(tf.cast(sample_weight, "float32"), [-1])
+        layout = distribute.batch_layout(weights)
+        reconstruction, kl = self.elbo_terms(x, training=training, layout=layout)
+        per_example = reconstruction + tf.cast(self.kl_weight, kl.dtype) * kl
+        loss = distribute.replica_loss(per_example, weights, layout, self.losses)
         self.loss_tracker.update_state(per_example, sample_weight=weights)
         self.reconstruction_tracker.update_state(reconstruction, sample_weight=weights)
         self.kl_tracker.update_state(kl, sample_weight=weights)
@@ -267,14 +272,24 @@ class SparseVAE(FusedExecution, keras.Model):
 
     def train_step(self, data):
         with tf.GradientTape() as tape:
-            loss = self._step(data, training=True)
+            loss = self.optimizer.scale_loss(self._step(data, training=True))
         gradients = tape.gradient(loss, self.trainable_weights)
+        gradients = distribute.aggregate_gradients(self.optimizer, gradients)
         self.optimizer.apply(gradients, self.trainable_weights)
-        return {m.name: m.result() for m in self.metrics}
+        return distribute.metric_results(self.metrics)
 
     def test_step(self, data):
         self._step(data, training=False)
-        return {m.name: m.result() for m in self.metrics}
+        return distribute.metric_results(self.metrics)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras builds a model from a first batch reduced over the replicas,
+        which MultiWorkerMirroredStrategy cannot do for (x, y, sample_weight)
+        tuples; a SparseVAE is built from its data's shape before ``fit``, so
+        only the optimizer is left to build, in the strategy's scope."""
+        if self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
 
     @property
     def metrics(self):
@@ -308,19 +323,6 @@ class SparseVAE(FusedExecution, keras.Model):
         self.compile(**keras.saving.deserialize_keras_object(config))
         self.optimizer.build(self.trainable_variables)
 
-    # ---------------------------------------------------------------- saving
-    def save(self, filepath, overwrite=True, **kwargs):
-        """``keras.Model.save``, written to a temporary file beside ``filepath``
-        and renamed onto it when complete: a failed save leaves an existing
-        file untouched."""
-        with atomic_path(filepath, overwrite=overwrite) as temporary:
-            super().save(temporary, **kwargs)
-
-    def save_weights(self, filepath, overwrite=True, **kwargs):
-        """``keras.Model.save_weights``, atomically like ``save``."""
-        with atomic_path(filepath, overwrite=overwrite) as temporary:
-            super().save_weights(temporary, **kwargs)
-
     # ------------------------------------------------------------------ data
     def _as_input(self, x):
         """A float tensor of examples for encode/reconstruct, checked like
@@ -339,17 +341,12 @@ class SparseVAE(FusedExecution, keras.Model):
         return tf.convert_to_tensor(x, dtype=self.compute_dtype)
 
     def _build_for(self, data):
-        """Build from the shape of the first data seen (array or dataset)."""
-        if self.built or data is None:
-            return
-        if isinstance(data, tf.data.Dataset):
-            spec = data.element_spec
-            shape = (spec[0] if isinstance(spec, (tuple, list)) else spec).shape
-            shape = tuple(shape) if shape.rank is not None else ()
-        else:
-            shape = np.shape(data)
-        if len(shape) >= 2 and None not in shape[1:]:
-            self.build(tuple(shape))
+        """Build from the shape of the first data seen (array or dataset), in
+        the model's strategy scope when it was created in one."""
+        shape = validation.batch_shape(data)
+        if not self.built and shape is not None:
+            with distribute.strategy_scope(self):
+                self.build(shape)
 
     def _run(self, method, x, y, kwargs):
         validation.check_fit_arguments(x, y, kwargs)
@@ -391,16 +388,21 @@ class SparseVAE(FusedExecution, keras.Model):
         config = super().get_config()
         config.update(
             latent_dim=self.latent_dim,
-            prior=_serialize(self.prior_spec),
+            prior=serialize_option(self.prior_spec),
             prior_scale=self.prior_scale,
+            prior_df=self.prior_df,
+            slab_probability=self.slab_probability,
             posterior=self.posterior_family,
-            likelihood=_serialize(self.likelihood_spec),
+            likelihood=serialize_option(self.likelihood_spec),
             likelihood_scale=self.likelihood_scale,
             learn_likelihood_scale=self.learn_likelihood_scale,
-            encoder=_serialize(self.encoder_spec),
-            decoder=_serialize(self.decoder_spec),
+            encoder=serialize_option(self.encoder_spec),
+            decoder=serialize_option(self.decoder_spec),
             encoder_units=list(self.encoder_units),
             decoder_units=list(self.decoder_units),
+            activation=self.activation,
+            decoder_activation=self.decoder_activation,
+            scale_activation=self.scale_activation,
             data_shape=list(self.data_shape) if self.data_shape else None,
             n_samples=self.n_samples,
             beta=self.beta,
@@ -414,5 +416,5 @@ class SparseVAE(FusedExecution, keras.Model):
     def from_config(cls, config):
         config = dict(config)
         for key in ("prior", "likelihood", "encoder", "decoder"):
-            config[key] = _deserialize(config[key])
+            config[key] = deserialize_option(config[key])
         return cls(**config)

@@ -26,8 +26,12 @@ def _check_conv_shape(data_shape):
         )
 
 
-def build_encoder(kind, data_shape, latent_dim, hidden_units=(256, 128), seed=None):
-    """Return an encoder network (a Sequential) by name: "mlp" or "conv"."""
+def build_encoder(
+    kind, data_shape, latent_dim, hidden_units=(256, 128), seed=None, activation="relu", width=2
+):
+    """Return an encoder network (a Sequential) by name: "mlp" or "conv",
+    with ``activation`` on its hidden units (the paper uses "softplus") and
+    ``width * latent_dim`` outputs (``keras_svae.posteriors.posterior_width``)."""
     kind = lookup(kind, ENCODERS, "encoder")
     layers = []
     if kind == "conv":
@@ -39,7 +43,7 @@ def build_encoder(kind, data_shape, latent_dim, hidden_units=(256, 128), seed=No
                     3,
                     strides=2,
                     padding="same",
-                    activation="relu",
+                    activation=activation,
                     kernel_initializer=_initializer(seed, i),
                 )
             )
@@ -48,14 +52,24 @@ def build_encoder(kind, data_shape, latent_dim, hidden_units=(256, 128), seed=No
         for i, units in enumerate(hidden_units):
             layers.append(
                 keras.layers.Dense(
-                    units, activation="relu", kernel_initializer=_initializer(seed, i)
+                    units, activation=activation, kernel_initializer=_initializer(seed, i)
                 )
             )
-    layers.append(keras.layers.Dense(2 * latent_dim, kernel_initializer=_initializer(seed, 100)))
+    layers.append(
+        keras.layers.Dense(width * latent_dim, kernel_initializer=_initializer(seed, 100))
+    )
     return keras.Sequential(layers, name="encoder")
 
 
-def build_decoder(kind, data_shape, latent_dim, hidden_units=(128, 256), seed=None):
+def build_decoder(
+    kind,
+    data_shape,
+    latent_dim,
+    hidden_units=(128, 256),
+    seed=None,
+    activation="relu",
+    output_activation=None,
+):
     """Return a decoder network (a Sequential) by name: "mlp", "linear" or "conv".
 
     "linear" is the sparse-coding generative model x = A z + b: its kernel's rows
@@ -72,7 +86,7 @@ def build_decoder(kind, data_shape, latent_dim, hidden_units=(128, 256), seed=No
         layers += [
             keras.layers.Dense(
                 (height // 4) * (width // 4) * 64,
-                activation="relu",
+                activation=activation,
                 kernel_initializer=_initializer(seed, 0),
             ),
             keras.layers.Reshape((height // 4, width // 4, 64)),
@@ -84,13 +98,17 @@ def build_decoder(kind, data_shape, latent_dim, hidden_units=(128, 256), seed=No
                     3,
                     strides=2,
                     padding="same",
-                    activation="relu",
+                    activation=activation,
                     kernel_initializer=_initializer(seed, i + 1),
                 )
             )
         layers.append(
             keras.layers.Conv2D(
-                channels, 3, padding="same", kernel_initializer=_initializer(seed, 100)
+                channels,
+                3,
+                padding="same",
+                activation=output_activation,
+                kernel_initializer=_initializer(seed, 100),
             )
         )
         return keras.Sequential(layers, name="decoder")
@@ -98,30 +116,54 @@ def build_decoder(kind, data_shape, latent_dim, hidden_units=(128, 256), seed=No
         for i, units in enumerate(hidden_units):
             layers.append(
                 keras.layers.Dense(
-                    units, activation="relu", kernel_initializer=_initializer(seed, i)
+                    units, activation=activation, kernel_initializer=_initializer(seed, i)
                 )
             )
     layers += [
-        keras.layers.Dense(size, kernel_initializer=_initializer(seed, 100)),
+        keras.layers.Dense(
+            size, activation=output_activation, kernel_initializer=_initializer(seed, 100)
+        ),
         keras.layers.Reshape(data_shape),
     ]
     return keras.Sequential(layers, name="decoder")
 
 
-def make_networks(encoder, decoder, data_shape, latent_dim, encoder_units, decoder_units, seed):
+def make_networks(
+    encoder,
+    decoder,
+    data_shape,
+    latent_dim,
+    encoder_units,
+    decoder_units,
+    seed,
+    activation="relu",
+    output_activation=None,
+    width=2,
+):
     """The built (encoder, decoder) pair for a model: each one a name (built
-    here) or a Keras layer, checked to map data_shape -> 2 * latent_dim and
-    latent_dim -> data_shape."""
+    here, with ``activation`` on hidden units and ``output_activation`` on the
+    decoder's output) or a Keras layer, checked to map data_shape ->
+    2 * latent_dim and latent_dim -> data_shape."""
     data_shape = tuple(data_shape)
     if isinstance(encoder, str):
-        encoder = build_encoder(encoder, data_shape, latent_dim, encoder_units, seed)
+        encoder = build_encoder(
+            encoder, data_shape, latent_dim, encoder_units, seed, activation, width
+        )
     if isinstance(decoder, str):
-        decoder = build_decoder(decoder, data_shape, latent_dim, decoder_units, seed)
+        decoder = build_decoder(
+            decoder,
+            data_shape,
+            latent_dim,
+            decoder_units,
+            seed,
+            activation,
+            output_activation,
+        )
     params = encoder.compute_output_shape((None, *data_shape))
-    if tuple(params[1:]) != (2 * latent_dim,):
+    if tuple(params[1:]) != (width * latent_dim,):
         raise ValueError(
-            f"The encoder must output shape (batch, {2 * latent_dim}) (location and scale of "
-            f"{latent_dim} latents); it outputs {tuple(params)}."
+            f"The encoder must output shape (batch, {width * latent_dim}) ({width} numbers "
+            f"for each of {latent_dim} latents); it outputs {tuple(params)}."
         )
     encoder.build((None, *data_shape))
     decoder.build((None, latent_dim))

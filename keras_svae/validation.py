@@ -6,8 +6,19 @@ come from it (``Likelihood.check_array`` for numpy, ``check_tensor`` inside
 ``fit`` / ``evaluate`` arguments and data.
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
+
+# The checks of SparseVAE's own arguments live in ``arguments``; re-exported here.
+from keras_svae.arguments import (  # noqa: F401
+    MAX_SEED,
+    check_latents,
+    check_metadata,
+    check_network,
+    check_save_path,
+    check_seed,
+)
 
 # Data beyond this magnitude makes squared errors and their gradients overflow
 # float32 (max 3.4e38) in a step; such data is refused, not trained to NaN.
@@ -44,6 +55,39 @@ def check_scale(value, what):
     return number
 
 
+def check_activation(value, what):
+    """Return ``value`` (None or the name of a Keras activation), or raise a
+    ValueError naming it: checked when the model is made, not when it is built."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            keras.activations.get(value)
+            return value
+        except ValueError:
+            pass
+    raise ValueError(
+        f"{what} must be None or the name of a Keras activation "
+        f"(e.g. 'relu', 'softplus', 'sigmoid'), got {value!r}."
+    )
+
+
+def batch_shape(data):
+    """The shape of a batch of ``data`` (an array or a ``tf.data.Dataset`` of
+    x or (x, ...)) when its examples' shape is known, else None."""
+    if data is None:
+        return None
+    if isinstance(data, tf.data.Dataset):
+        spec = data.element_spec
+        shape = (spec[0] if isinstance(spec, (tuple, list)) else spec).shape
+        shape = tuple(shape) if shape.rank is not None else ()
+    else:
+        shape = np.shape(data)
+    if len(shape) >= 2 and None not in shape[1:]:
+        return tuple(shape)
+    return None
+
+
 def check_data_array(x):
     """Return ``x`` as a numpy array, or raise a ValueError if a model cannot
     train on it: not numeric, no batch axis, empty, NaN/Inf, or so large that
@@ -58,11 +102,13 @@ def check_data_array(x):
         )
     if x.shape[0] == 0:
         raise ValueError(f"The data is empty (shape {x.shape}): pass at least one example.")
-    bad = x.size - int(np.count_nonzero(np.isfinite(x)))
+    finite = np.isfinite(x)
+    bad = x.size - int(np.count_nonzero(finite))
     if bad:
+        first = int(np.argmin(finite.reshape(len(x), -1).all(axis=1)))
         raise ValueError(
-            f"The data contains {bad} NaN or Inf values. Remove or impute them before "
-            "training (e.g. np.nan_to_num, or drop those examples)."
+            f"The data contains {bad} NaN or Inf values (the first in example {first}). "
+            "Remove or impute them (e.g. np.nan_to_num, or drop those examples)."
         )
     largest = float(np.max(np.abs(x))) if x.size else 0.0
     if largest > MAX_DATA_MAGNITUDE:
@@ -112,6 +158,17 @@ def check_fit_arguments(x, y, kwargs):
         )
     if y is not None:
         raise ValueError(UNSUPERVISED)
+    if "epochs" in kwargs:  # Keras trains nothing at epochs=0 and says nothing
+        epochs = kwargs["epochs"]
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}: 0 trains nothing.")
+        initial = kwargs.get("initial_epoch", 0)
+        if (
+            isinstance(initial, bool)
+            or not isinstance(initial, (int, np.integer))
+            or not (0 <= initial < epochs)
+        ):
+            raise ValueError(f"initial_epoch must be an integer in [0, {epochs}), got {initial!r}.")
     if kwargs.get("class_weight") is not None:
         raise ValueError(
             "class_weight needs class labels, which a SparseVAE does not use. Pass "

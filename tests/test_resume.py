@@ -86,3 +86,31 @@ def _weights(folder):
 
     model = keras.models.load_model(folder / "model.keras")
     return [v.numpy() for v in model.trainable_variables]
+
+
+def test_checkpoint_steps_save_inside_an_epoch(tmp_path):
+    """With checkpoint_steps the backup is written every N steps, so a kill
+    mid-epoch loses at most N steps: read the backup while epoch 1 runs."""
+    import keras
+
+    from keras_svae.experiment import ExperimentConfig, run_variant
+
+    seen = []
+
+    class ReadBackup(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            path = tmp_path / ".synthetic-laplace-z10.partial-run" / "backup"
+            path = path / "training_metadata.json"
+            if self.epoch == 1 and batch == 7:
+                seen.append(json.loads(path.read_text()))
+
+    config = ExperimentConfig(prior="laplace", epochs=2, n_train=2000, n_test=200, iwae_k=5,
+                              n_eval=50, steps_per_execution=1, checkpoint_steps=3)  # fmt: skip
+    run_variant(config, tmp_path, callbacks=[ReadBackup()], say=lambda message: None)
+    # Saved inside epoch 1, at most 3 steps before its batch 7 (epoch-only
+    # checkpoints would still say epoch 1, batch 0).
+    assert seen and seen[0]["epoch"] == 1 and 5 <= seen[0]["batch"] <= 7, seen
+    assert (tmp_path / "synthetic-laplace-z10" / "metrics.json").is_file()

@@ -11,7 +11,7 @@ import keras_svae
     "kwargs,message",
     [
         ({"prior": "gamma"}, r"Unknown prior 'gamma'.*'normal', 'laplace', 'cauchy'"),
-        ({"posterior": "laplace"}, r"Unknown posterior 'laplace'.*'normal', 'cauchy'"),
+        ({"posterior": "gamma"}, r"Unknown posterior 'gamma'.*'normal', 'laplace', 'cauchy'"),
         ({"likelihood": "poisson"}, r"Unknown likelihood 'poisson'.*'bernoulli', 'gaussian'"),
         ({"kl": "exact"}, r"Unknown kl mode 'exact'.*'auto', 'analytic', 'sampled'"),
         ({"encoder": "rnn"}, r"Unknown encoder 'rnn'.*'mlp', 'conv'"),

@@ -18,6 +18,7 @@ from keras_svae.data.pipeline import DatasetInfo, make_dataset, make_epochs_data
 from keras_svae.data.synthetic import (
     SyntheticPatches,
     load_synthetic,
+    paper_synthetic_patches,
     synthetic_patches,
     true_bases,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "make_dataset",
     "make_epochs_dataset",
     "make_toy_images",
+    "paper_synthetic_patches",
     "prepare_patches",
     "read_cifar10_binary",
     "read_idx",

@@ -138,6 +138,11 @@ def read_mnist_idx(folder, split="train"):
     """
     split = lookup(split, tuple(MNIST_FILES), "split")
     folder = Path(folder)
+    if folder.is_file():
+        raise NotADirectoryError(
+            f"MNIST path {folder} is a file; pass the folder that holds the four IDX files "
+            f"(here: {folder.parent}). {_HOW_TO_GET}"
+        )
     if not folder.is_dir():
         raise FileNotFoundError(f"MNIST folder {folder} does not exist. {_HOW_TO_GET}")
     image_stem, label_stem = MNIST_FILES[split]

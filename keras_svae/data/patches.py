@@ -11,6 +11,8 @@ Sparse coding models small image patches, not whole images. Two ways to get
   ``tf.image.resize(method="area")``, which averages each output pixel's
   footprint with fractional weights (no aliasing, unlike bilinear resizing).
   The image's aspect ratio is not kept.
+- ``mode="centre"``: the one centred crop per image (the paper author's CIFAR
+  setting: the centre 12x12 of each 32x32 image).
 
 Then, in this order: intensities to [0, 1]; optional grayscale (ITU-R BT.601
 luma, as ``tf.image.rgb_to_grayscale``); flattening; per-patch mean removal
@@ -32,7 +34,7 @@ from keras_svae.data.whitening import METHODS, Whitening
 from keras_svae.names import lookup
 from keras_svae.validation import check_number, check_positive_int
 
-PATCH_MODES = ("random", "downsample")
+PATCH_MODES = ("random", "downsample", "centre")
 GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
 
 # Settings that must agree between the training data and data that reuse its fit.
@@ -87,6 +89,16 @@ def random_patches(images, patch_size, patches_per_image, seed=0):
         patches.append(windows[rows, cols].transpose(0, 2, 3, 1))
         sources.append(np.full(patches_per_image, i))
     return np.concatenate(patches), np.concatenate(sources)
+
+
+def centre_patches(images, patch_size):
+    """The centred ``patch_size`` square of each image, float32 (n, s, s, c)."""
+    out = []
+    for i, image in enumerate(images):
+        _check_size(image.shape, patch_size, i)
+        top, left = (image.shape[0] - patch_size) // 2, (image.shape[1] - patch_size) // 2
+        out.append(image[top : top + patch_size, left : left + patch_size])
+    return np.stack(out).astype(np.float32)
 
 
 def downsample_images(images, patch_size, chunk=4096):
@@ -211,6 +223,8 @@ def prepare_patches(
     if mode == "random":
         raw, source = random_patches(images, patch_size, patches_per_image, seed)
         x = raw.astype(np.float32)
+    elif mode == "centre":
+        x, source = centre_patches(images, patch_size), np.arange(len(images))
     else:
         x = downsample_images(images, patch_size)
         source = np.arange(len(x))

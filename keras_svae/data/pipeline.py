@@ -20,7 +20,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from keras_svae.validation import check_positive_int
+from keras_svae.validation import check_positive_int, check_seed
 
 
 def make_dataset(
@@ -54,12 +54,27 @@ def make_dataset(
         A `tf.data.Dataset` whose elements are ``x`` or ``(x, label)`` batches.
     """
     features = np.asarray(features)
+    if features.ndim == 0 or not (
+        np.issubdtype(features.dtype, np.number) or features.dtype == np.bool_
+    ):
+        raise ValueError(
+            f"make_dataset needs numeric features of shape (n, ...), got dtype "
+            f"{features.dtype} and shape {features.shape}."
+        )
     n = len(features)
     if n == 0:
         raise ValueError(
             f"make_dataset got no examples (features of shape {features.shape}). Pass at least "
             "one example."
         )
+    if np.issubdtype(features.dtype, np.inexact) and not np.all(np.isfinite(features)):
+        raise ValueError(
+            "make_dataset got features with NaN or Inf values. Remove or impute them first "
+            "(e.g. np.nan_to_num, or drop those examples)."
+        )
+    if map_batch is not None and not callable(map_batch):
+        raise ValueError(f"map_batch must be a function fn(x, seed), got {map_batch!r}.")
+    seed = check_seed(seed, allow_none=False)
     if labels is not None:
         labels = np.asarray(labels)
         if len(labels) != n:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from keras_svae.data.pipeline import DatasetInfo, make_dataset
-from keras_svae.validation import check_number, check_positive_int, check_scale
+from keras_svae.validation import check_number, check_positive_int, check_scale, check_seed
 
 PATCH_SIZE = 5
 N_BASES = 5
@@ -86,6 +86,7 @@ def synthetic_patches(n=20000, seed=0, noise_std=0.1, patch_size=PATCH_SIZE, coe
         A `SyntheticPatches` holding the patches and everything that made them.
     """
     n = check_positive_int(n, "n")
+    seed = check_seed(seed, allow_none=False)
     noise_std = check_number(noise_std, "noise_std", minimum=0.0)
     coefficient_scale = check_scale(coefficient_scale, "coefficient_scale")
     rng = np.random.default_rng(seed)
@@ -99,6 +100,50 @@ def synthetic_patches(n=20000, seed=0, noise_std=0.1, patch_size=PATCH_SIZE, coe
         coefficients=coefficients.astype(np.float32),
         bases=bases,
         noise_std=noise_std,
+    )
+
+
+PAPER_CLIP = (0.001, 0.999)
+
+
+def paper_synthetic_patches(n=10000, seed=0, basis_seed=0, coefficients="normal", latent=5):
+    """The paper author's synthetic set: x = clip(B z, 0.001, 0.999), 25 pixels.
+
+    B is a (25 x ``latent``) matrix with entries uniform in [-0.5, 0.5], drawn
+    from ``basis_seed`` so that training and test sets (different ``seed``)
+    share it; z is standard normal, or standard Cauchy as in the author's
+    Cauchy notebook. There is no added noise: the clipping is the only
+    distortion, and values stay inside (0, 1) for a sigmoid decoder.
+
+    Args:
+        n: number of patches.
+        seed: seeds the coefficients z.
+        basis_seed: seeds B.
+        coefficients: ``"normal"`` or ``"cauchy"``.
+        latent: number of basis functions (columns of B).
+
+    Returns:
+        A `SyntheticPatches`: x [n, 5, 5, 1]; ``clean`` equals ``x``; ``bases``
+        [latent, 5, 5] are B's columns (not normalised); ``noise_std`` 0.
+    """
+    n = check_positive_int(n, "n")
+    latent = check_positive_int(latent, "latent")
+    if coefficients not in ("normal", "cauchy"):
+        raise ValueError(f'coefficients must be "normal" or "cauchy", got {coefficients!r}.')
+    B = np.random.default_rng(basis_seed).uniform(-0.5, 0.5, size=(PATCH_SIZE**2, latent))
+    rng = np.random.default_rng(seed)
+    z = (
+        rng.standard_normal((n, latent))
+        if coefficients == "normal"
+        else rng.standard_cauchy((n, latent))
+    )
+    x = np.clip(z @ B.T, *PAPER_CLIP).reshape(n, PATCH_SIZE, PATCH_SIZE, 1).astype(np.float32)
+    return SyntheticPatches(
+        x=x,
+        clean=x,
+        coefficients=z.astype(np.float32),
+        bases=B.T.reshape(latent, PATCH_SIZE, PATCH_SIZE).astype(np.float32),
+        noise_std=0.0,
     )
 
 

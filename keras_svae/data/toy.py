@@ -13,7 +13,7 @@ Bernoulli (sigmoid) decoder expects. Everything is drawn from one seed.
 import numpy as np
 
 from keras_svae.data.pipeline import DatasetInfo, make_dataset
-from keras_svae.validation import check_number, check_positive_int, check_scale
+from keras_svae.validation import check_number, check_positive_int, check_scale, check_seed
 
 DEFAULT_CENTRES = ((3.0, 3.0), (6.0, 6.0))
 
@@ -69,11 +69,21 @@ def make_toy_images(
             f"presence_prob must be a probability in [0, 1], got {presence_prob!r}. "
             "E.g. presence_prob=0.5."
         )
+    seed = check_seed(seed, allow_none=False)
+    try:
+        low, high = (check_number(a, "amplitude_range") for a in amplitude_range)
+    except (TypeError, ValueError):
+        low = high = None
+    if low is None or not 0.0 <= low <= high:
+        raise ValueError(
+            f"amplitude_range must be (low, high) with 0 <= low <= high, got "
+            f"{amplitude_range!r}. E.g. amplitude_range=(0.5, 1.0)."
+        )
     rng = np.random.default_rng(seed)
     templates = gaussian_templates(image_size, centres, width)
     k = len(templates)
     present = rng.random((num_examples, k)) < presence_prob
-    amplitudes = np.where(present, rng.uniform(*amplitude_range, size=(num_examples, k)), 0.0)
+    amplitudes = np.where(present, rng.uniform(low, high, size=(num_examples, k)), 0.0)
     images = np.einsum("nk,kij->nij", amplitudes, templates)
     images += noise_std * rng.standard_normal(images.shape)
     return (

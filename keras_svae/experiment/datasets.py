@@ -2,11 +2,18 @@
 the model should treat them (likelihood, noise scale) and show them."""
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
 
 from keras_svae import data as loaders
+from keras_svae.data.mnist import pixel_batch_fn
+from keras_svae.data.patches import patch_pipeline
+from keras_svae.experiment.config import PAPER_LAMBDA
+
+# The paper's training digits: the first 55,000 (its TF1 input_data split).
+PAPER_MNIST_TRAIN = 55000
 
 
 @dataclasses.dataclass
@@ -76,32 +83,166 @@ def _photographs(config):
 def load_experiment_data(config):
     """The training pipeline and test arrays for ``config.data``.
 
-    MNIST is binarised dynamically (each epoch draws new binary digits from the
-    grey values; the test set is binarised once, seeded), the standard protocol
-    under which a Bernoulli likelihood is a normalised likelihood.
+    With ``config.recipe == "library"``, MNIST is binarised dynamically (each
+    epoch draws new binary digits from the grey values; the test set is
+    binarised once, seeded), the standard protocol under which a Bernoulli
+    likelihood is a normalised likelihood. With ``"paper"`` the data are made as
+    in the paper author's notebooks and the likelihood is Gaussian with the
+    fixed scale sqrt(lam / 2) of its loss "squared error + lam * KL"
+    (``PAPER_LAMBDA``). ``config.likelihood*`` fields override either;
+    ``max_train`` / ``max_test`` keep the first examples.
     """
+    data = _load(config)
+    if config.max_test is not None:
+        keep = slice(0, config.max_test)
+        data = dataclasses.replace(
+            data,
+            x_test=data.x_test[keep],
+            labels_test=None if data.labels_test is None else data.labels_test[keep],
+            clean_test=None if data.clean_test is None else data.clean_test[keep],
+        )
+    if config.recipe == "paper" and config.data in PAPER_LAMBDA:
+        scale = math.sqrt(PAPER_LAMBDA[config.data] / 2.0)
+        data = dataclasses.replace(data, likelihood="gaussian", likelihood_scale=scale,
+                                   learn_likelihood_scale=False)  # fmt: skip
+    overrides = {
+        key: getattr(config, key)
+        for key in ("likelihood", "likelihood_scale", "learn_likelihood_scale")
+        if getattr(config, key) is not None
+    }
+    return dataclasses.replace(data, **overrides)
+
+
+def _first(x, limit):
+    return x if limit is None else x[:limit]
+
+
+def _synthetic(config):
+    seed = config.seed
+    n_train = min(config.n_train, config.max_train or config.n_train)
+    if config.recipe == "paper":
+
+        def make(n, s):
+            return loaders.paper_synthetic_patches(
+                n, seed=s, basis_seed=seed, coefficients=config.coefficients
+            )
+
+        train, test = make(n_train, seed), make(config.n_test, seed + 1)
+        return ExperimentData(train=train.x, x_test=test.x, clean_test=test.clean,
+                              likelihood="gaussian", true_bases=train.bases)  # fmt: skip
+    train = loaders.synthetic_patches(n_train, seed=seed, noise_std=config.noise_std)
+    test = loaders.synthetic_patches(config.n_test, seed=seed + 1, noise_std=config.noise_std)
+    return ExperimentData(
+        train=train.x,
+        x_test=test.x,
+        clean_test=test.clean,
+        likelihood="gaussian",
+        likelihood_scale=config.noise_std,
+        true_bases=train.bases,
+        noise_variance=config.noise_std**2,
+    )
+
+
+def _mnist_subset(config, options):
+    """MNIST training digits from arrays: the first ``limit`` of them, grey
+    (paper) or dynamically binarised (library)."""
+    plain = dict(options, binarize=None, scale=False, shuffle=False, with_labels=True)
+    ds, info = loaders.load_mnist(split="train", **plain)
+    if config.data_dir is not None:  # the IDX files directly: faster than a pass over ds
+        images = loaders.read_mnist_idx(config.data_dir, "train")[0]
+    else:
+        images = dataset_arrays(ds)[0].astype(np.uint8)
+    limit = config.max_train
+    if config.recipe == "paper":
+        limit = min(limit or PAPER_MNIST_TRAIN, PAPER_MNIST_TRAIN)
+    images = images[:limit]
+    binarize = None if config.recipe == "paper" else "dynamic"
+    fn = pixel_batch_fn(scale=True, binarize=binarize, threshold=0.5,
+                        element_shape=info.element_shape)  # fmt: skip
+    train = loaders.make_dataset(images, batch_size=config.batch_size, seed=config.seed,
+                                 map_batch=fn)  # fmt: skip
+    preprocessing = dict(info.preprocessing, binarize=binarize, scale=True)
+    info = dataclasses.replace(info, num_examples=len(images), with_labels=False,
+                               value_range=(0.0, 1.0), preprocessing=preprocessing)  # fmt: skip
+    return train, info
+
+
+def _mnist(config):
+    binarize = None if config.recipe == "paper" else "dynamic"
+    options = dict(path=config.data_dir, batch_size=config.batch_size, seed=config.seed)
+    if config.recipe == "paper" or config.max_train is not None:
+        train, info = _mnist_subset(config, options)
+    else:
+        train, info = loaders.load_mnist(split="train", binarize=binarize, **options)
+    test = loaders.load_mnist(split="test", with_labels=True, shuffle=False, binarize=binarize,
+                              **options)[0]  # fmt: skip
+    x_test, labels = dataset_arrays(test)
+    return ExperimentData(train=train, x_test=x_test, labels_test=labels, label_kind="class",
+                          likelihood="bernoulli", info=info)  # fmt: skip
+
+
+def _cifar_images(config, split):
+    """uint8 CIFAR-10 images and labels; the paper's training set is data_batch_1."""
+    path, tfds_split = config.data_dir, split
+    if config.recipe == "paper" and split == "train":
+        if path is not None and (Path(path) / "data_batch_1.bin").is_file():
+            path = Path(path) / "data_batch_1.bin"
+        tfds_split = "train[:10000]"
+    ds = loaders.load_cifar10(path, split=tfds_split, scale=False, with_labels=True,
+                              shuffle=False)[0]  # fmt: skip
+    images, labels = dataset_arrays(ds)
+    limit = config.max_train if split == "train" else None
+    return _first(images.astype(np.uint8), limit), _first(labels, limit)
+
+
+def _cifar(config):
+    """12x12 patches: the library's ZCA-whitened random crops, or the paper's
+    grey centre crops of data_batch_1 divided by 256 (no mean removal, no
+    whitening)."""
+    options = dict(batch_size=config.batch_size, seed=config.seed, name="cifar10_patches",
+                   class_names=loaders.CIFAR10_CLASS_NAMES, drop_remainder=False,
+                   patch_size=12)  # fmt: skip
+    if config.recipe == "paper":
+        options.update(mode="centre", grayscale=True, remove_mean=False, normalize=False)
+    else:
+        options.update(
+            mode="random",
+            patches_per_image=2,
+            whiten=None if config.whiten == "none" else config.whiten,
+        )
+    infos = {}
+    arrays = {}
+    for split in ("train", "test"):
+        images, labels = _cifar_images(config, split)
+        if config.recipe == "paper":
+            images = images.astype(np.float32) / 256.0  # the author's scaling
+        ds, infos[split] = patch_pipeline(
+            images, labels, split=split, source=str(config.data_dir or "tfds:cifar10"),
+            fit_allowed=split == "train", with_labels=split == "test",
+            shuffle=split == "train", preprocessing_from=infos.get("train"), **options,
+        )  # fmt: skip
+        arrays[split] = ds if split == "train" else dataset_arrays(ds)
+    x_test, labels = arrays["test"]
+    return ExperimentData(train=arrays["train"], x_test=x_test, labels_test=labels,
+                          label_kind="class", likelihood="gaussian", likelihood_scale=0.5,
+                          learn_likelihood_scale=True, info=infos["train"])  # fmt: skip
+
+
+def _load(config):
     seed, batch = config.seed, config.batch_size
     if config.data == "synthetic":
-        train = loaders.synthetic_patches(config.n_train, seed=seed, noise_std=config.noise_std)
-        test = loaders.synthetic_patches(config.n_test, seed=seed + 1, noise_std=config.noise_std)
-        return ExperimentData(
-            train=train.x,
-            x_test=test.x,
-            clean_test=test.clean,
-            likelihood="gaussian",
-            likelihood_scale=config.noise_std,
-            true_bases=train.bases,
-            noise_variance=config.noise_std**2,
-        )
+        return _synthetic(config)
     if config.data == "mnist":
-        options = dict(path=config.data_dir, batch_size=batch, seed=seed, binarize="dynamic")
-        train, info = loaders.load_mnist(split="train", **options)
-        test = loaders.load_mnist(split="test", with_labels=True, shuffle=False, **options)[0]
-        x_test, labels = dataset_arrays(test)
-        return ExperimentData(train=train, x_test=x_test, labels_test=labels, label_kind="class",
-                              likelihood="bernoulli", info=info)  # fmt: skip
+        return _mnist(config)
+    if config.data == "cifar" and (config.recipe == "paper" or config.max_train is not None):
+        return _cifar(config)
     if config.data in ("cifar", "bsds"):
-        patch_options = dict(patch_size=12, whiten="zca", batch_size=batch, seed=seed)
+        patch_options = dict(
+            patch_size=12,
+            whiten=None if config.whiten == "none" else config.whiten,
+            batch_size=batch,
+            seed=seed,
+        )
         if config.data == "cifar":
             train, info = loaders.load_cifar10_patches(
                 config.data_dir, split="train", patches_per_image=2, **patch_options
@@ -124,7 +265,8 @@ def load_experiment_data(config):
             label_kind="class" if config.data == "cifar" else None,
             likelihood="gaussian", likelihood_scale=0.5, learn_likelihood_scale=True, info=info,
         )  # fmt: skip
-    train, info = loaders.load_toy(config.n_train, seed=seed, batch_size=batch)
+    n_train = min(config.n_train, config.max_train or config.n_train)
+    train, info = loaders.load_toy(n_train, seed=seed, batch_size=batch)
     x_test, amplitudes = dataset_arrays(
         loaders.load_toy(config.n_test, seed=seed + 1, with_labels=True, shuffle=False)[0]
     )

@@ -1,6 +1,7 @@
 """One run end to end: build the model, train it (resumably), measure it, draw
 its figures and write them all into the run's folder."""
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -16,6 +17,7 @@ from keras_svae.callbacks import ImageSummaries, KLWarmUp, SparsitySummaries
 from keras_svae.experiment.config import ExperimentConfig
 from keras_svae.experiment.datasets import load_experiment_data
 from keras_svae.model import SparseVAE
+from keras_svae.validation import check_seed
 
 # A run in progress lives here (inside the output folder) until it is complete;
 # a killed run's folder is reused by the next run of the same name.
@@ -37,6 +39,9 @@ def build_model(config, data):
         decoder=config.decoder,
         encoder_units=config.encoder_units,
         decoder_units=config.decoder_units,
+        activation=config.activation,
+        decoder_activation=config.decoder_activation,
+        scale_activation=config.scale_activation,
         data_shape=data.x_test.shape[1:],
         n_samples=config.n_samples,
         beta=config.beta,
@@ -174,7 +179,7 @@ def read_history(path):
     return history
 
 
-def run_variant(config, out_dir, verbose=0, say=print, callbacks=()):
+def run_variant(config, out_dir, verbose=0, say=print, callbacks=(), strategy=None):
     """Train one variant and write ``out_dir/<name>/`` with model.keras,
     metrics.json, figures and TensorBoard logs. Returns the metrics dict.
 
@@ -189,19 +194,22 @@ def run_variant(config, out_dir, verbose=0, say=print, callbacks=()):
     (seed, epoch), so a resumed run ends with the weights of an uninterrupted
     one; the file loaders' pipelines reshuffle by counting passes, so their
     resumed epochs see another order. ``callbacks`` are added to Keras' ``fit``.
+    With a ``tf.distribute`` ``strategy`` the model is made in its scope and
+    each batch of ``config.batch_size`` is the global batch, split over its
+    replicas (``keras_svae.distribute``).
     """
     if not isinstance(config, ExperimentConfig):
         raise ValueError(f"config must be an ExperimentConfig, got {type(config).__name__}.")
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise NotADirectoryError(f"--out {out_dir} is a file; pass a folder.")
+    out_dir = files.check_output_folder(out_dir, "--out")  # before any data is read
+    check_seed(config.seed, "seed", allow_none=False)
     done = finished_metrics(config, out_dir)
     if done is not None:
         say(f"{config.name}: finished earlier, kept ({out_dir / config.name}/)")
         return done
     keras.utils.set_random_seed(config.seed)
     data = load_experiment_data(config)  # bad input fails here, before anything is written
-    model = build_model(config, data)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = build_model(config, data)
     work = out_dir / f".{config.name}{WORK_SUFFIX}"
     work.mkdir(parents=True, exist_ok=True)
     say(
@@ -224,7 +232,9 @@ def run_variant(config, out_dir, verbose=0, say=print, callbacks=()):
         # Before the checkpoint: a run killed between the two reruns the epoch,
         # whose row read_history then replaces.
         keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
-        keras.callbacks.BackupAndRestore(str(work / "backup")),
+        keras.callbacks.BackupAndRestore(
+            str(work / "backup"), save_freq=config.checkpoint_steps or "epoch"
+        ),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.TensorBoard(log_dir=str(work / "logs")),
         ImageSummaries(

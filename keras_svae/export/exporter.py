@@ -8,6 +8,7 @@ a killed export to the same place are removed by the next one.
 
 import datetime
 import hashlib
+import numbers
 import os
 from pathlib import Path
 
@@ -124,8 +125,18 @@ def export_decoder(
 
     step = progress or (lambda message: None)
     variants = ("float32", *check_quantize(quantize))
-    if isinstance(parity_samples, bool) or int(parity_samples) < 1:
+    if (
+        isinstance(parity_samples, bool)
+        or not isinstance(parity_samples, numbers.Integral)
+        or parity_samples < 1
+    ):
         raise ExportError(f"parity_samples must be >= 1, got {parity_samples!r}.")
+    if (
+        isinstance(parity_seed, bool)
+        or not isinstance(parity_seed, numbers.Integral)
+        or not 0 <= parity_seed < 2**32
+    ):
+        raise ExportError(f"parity_seed must be an integer in [0, 2**32 - 1], got {parity_seed!r}.")
     model_path = None
     if isinstance(model_or_path, (str, os.PathLike)):
         model_path = Path(model_or_path)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_svae.export.layout import EXPORT_JSON
+from keras_svae.export.layout import EXPORT_JSON, VARIANTS
 from keras_svae.export.sampling import check_family, sample_prior
 from keras_svae.files import write_bytes
 
@@ -43,9 +43,16 @@ def read_export_info(folder):
             f"{folder} has no export.json: is it a folder written by `python -m export`?"
         )
     try:
-        return json.loads(path.read_text())
+        info = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise GenerateError(f"Cannot read {path}: {error}") from error
+    missing = [key for key in ("latent_dim", "prior", "output", "tflite") if key not in info]
+    if not isinstance(info, dict) or missing:
+        raise GenerateError(
+            f"{path} is not an export.json written by `python -m export` (it lacks "
+            f"{', '.join(missing) or 'its fields'}). Export the model again."
+        )
+    return info
 
 
 class Generator:
@@ -61,6 +68,16 @@ class Generator:
         from ai_edge_litert.interpreter import Interpreter
 
         self.folder = Path(folder)
+        if variant not in VARIANTS:
+            raise GenerateError(
+                f"Unknown variant {variant!r}. Valid choices: {', '.join(map(repr, VARIANTS))}."
+            )
+        if num_threads is not None and (
+            isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+        ):
+            raise GenerateError(
+                f"num_threads must be an integer >= 1 or None, got {num_threads!r}."
+            )
         self.info = read_export_info(self.folder)
         files = self.info.get("tflite", {})
         if variant not in files:
@@ -82,8 +99,14 @@ class Generator:
             ) from None
         self.output_shape = tuple(self.info["output"]["shape"][1:])
         self.value_range = self.info["output"].get("value_range")
-        self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
-        self._runner = self._interpreter.get_signature_runner(entry.get("signature", "decode"))
+        try:
+            self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+            self._runner = self._interpreter.get_signature_runner(entry.get("signature", "decode"))
+        except (ValueError, RuntimeError, OSError) as error:
+            raise GenerateError(
+                f"Cannot load {self.path} with LiteRT: the file is missing, corrupt or not a "
+                f"TFLite model ({error}). Export the model again."
+            ) from None
 
     def sample_latents(self, n, seed=0):
         """n draws from the prior, [n, latent_dim] float32 (numpy only)."""
@@ -94,9 +117,14 @@ class Generator:
 
     def decode(self, z):
         """The data [n, *output_shape] (float32) for latents z [n, latent_dim]."""
-        z = np.ascontiguousarray(z, dtype=np.float32)
+        try:
+            z = np.ascontiguousarray(z, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise GenerateError(f"z must hold numbers, got {np.asarray(z).dtype}.") from None
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise GenerateError(f"z must have shape (n, {self.latent_dim}), got {z.shape}.")
+        if not np.all(np.isfinite(z)):
+            raise GenerateError("z contains NaN or Inf values: decode needs finite latents.")
         if len(z) == 0:
             return np.zeros((0, *self.output_shape), np.float32)
         # Copy: the runner's outputs may alias the interpreter's buffers.

@@ -9,7 +9,7 @@ import math
 
 import tensorflow as tf
 
-from keras_svae.export.sampling import prior_draws
+from keras_svae.export.sampling import family_parameters, prior_draws, uniform_count
 
 
 def build_module(model, prior, post):
@@ -36,6 +36,7 @@ def build_module(model, prior, post):
     loc_t = tf.constant(prior["loc"], tf.float64)
     scale_t = tf.constant(prior["scale"], tf.float64)
     family = prior["family"]
+    parameters = family_parameters(prior)  # df, slab_probability
 
     def decode(z):
         x = likelihood.mean(decoder(z, training=False))
@@ -54,10 +55,13 @@ def build_module(model, prior, post):
         with tf.control_dependencies([check]):
             key = tf.stack([seed, tf.zeros_like(seed)])
             uniforms = tf.random.stateless_uniform(
-                tf.stack([2, n, latent_dim]), seed=key, dtype=tf.float64
+                tf.stack([uniform_count(family), n, latent_dim]), seed=key, dtype=tf.float64
             )
-        u, v = tf.unstack(uniforms)
-        z = tf.cast(prior_draws(family, loc_t, scale_t, u, v, tf.math), tf.float32)
+        u, v, *rest = tf.unstack(uniforms, num=uniform_count(family))
+        extra = {"w": rest[0]} if rest else {}
+        z = tf.cast(
+            prior_draws(family, loc_t, scale_t, u, v, tf.math, **parameters, **extra), tf.float32
+        )
         return {"images": decode(z)["images"], "z": tf.identity(z, name="z")}
 
     module = tf.Module(name="sparse_vae_decoder")

@@ -32,9 +32,16 @@ def load_sparse_vae(path):
             "model.save('name.keras')."
         )
     try:
-        model = keras.models.load_model(path, compile=False)
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # noqa: BLE001 - any failure means "cannot load"
         detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        if "safe_mode" in detail:
+            raise ExportError(
+                f"Refused to load {path}: it holds Python code (e.g. a Lambda layer), which "
+                "Keras' safe mode does not run, since loading it could execute anything. "
+                "Rebuild the model without Lambda layers (a registered Layer subclass "
+                "saves as configuration, not code)."
+            ) from error
         raise ExportError(
             f"Cannot load {path} as a Keras model: the file is corrupt or not a "
             f"Keras 3 .keras archive ({type(error).__name__}: {detail})"
@@ -80,25 +87,46 @@ def prior_parameters(model):
     """The prior as ``{"family", "loc", "scale"}`` with one loc and scale per latent.
 
     Named priors give loc 0 and ``prior_scale``; a custom factory works when it
-    returns a Normal, Laplace or Cauchy (wrapped in ``tfd.Independent`` or not).
+    returns a Normal, Laplace, Cauchy, StudentT, SpikeSlab or Horseshoe
+    (wrapped in ``tfd.Independent`` or not). Student-t priors add ``df`` and
+    spike-and-slab priors ``slab_probability``, one value for all latents.
     """
     import tensorflow as tf
     import tensorflow_probability as tfp
 
+    from keras_svae.distributions import inner_distribution
+    from keras_svae.spike_slab import SpikeSlab
+
     tfd = tfp.distributions
-    families = {tfd.Normal: "normal", tfd.Laplace: "laplace", tfd.Cauchy: "cauchy"}
-    distribution = model.prior
-    while isinstance(distribution, tfd.Independent):
-        distribution = distribution.distribution
+    families = {
+        tfd.Normal: "normal",
+        tfd.Laplace: "laplace",
+        tfd.Cauchy: "cauchy",
+        tfd.StudentT: "student_t",
+        SpikeSlab: "spike_slab",
+        tfd.Horseshoe: "horseshoe",
+    }
+    distribution = inner_distribution(model.prior)
     family = families.get(type(distribution))
     if family is None:
         raise ExportError(
             f"The model's prior is a {type(model.prior).__name__} over "
-            f"{type(distribution).__name__}; export can sample only Normal, Laplace "
-            "and Cauchy priors (with any location and scale per latent)."
+            f"{type(distribution).__name__}; export can sample only Normal, Laplace, "
+            "Cauchy, StudentT, SpikeSlab and Horseshoe priors (with any location and "
+            "scale per latent)."
         )
     shape = [model.latent_dim]
-    loc = tf.broadcast_to(tf.cast(distribution.loc, tf.float64), shape).numpy()
+    extra = {}
+    for key, value in (
+        ("df", getattr(distribution, "df", None)),
+        ("slab_probability", getattr(distribution, "slab_probs_parameter", lambda: None)()),
+    ):
+        if value is not None:
+            values = tf.broadcast_to(tf.cast(value, tf.float64), shape).numpy()
+            if not np.all(values == values[0]):
+                raise ExportError(f"Export needs one {key} for all latents, got {values}.")
+            extra[key] = float(values[0])
+    loc = tf.broadcast_to(tf.cast(getattr(distribution, "loc", 0.0), tf.float64), shape).numpy()
     scale = tf.broadcast_to(tf.cast(distribution.scale, tf.float64), shape).numpy()
     if not (np.all(np.isfinite(loc)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
         raise ExportError("The prior's location and scale must be finite, scale > 0.")
@@ -109,6 +137,7 @@ def prior_parameters(model):
         "scale": [float(v) for v in scale],
         "spec": spec,
         "prior_scale": float(model.prior_scale),
+        **extra,
     }
 
 

@@ -1,0 +1,726 @@
+"""The bad-input catalogue (docs/bad-inputs.md): one test per row.
+
+Every row feeds one bad input to the real code (TensorFlow, files on disk, the
+command lines' entry points in-process) and checks the error's type and a
+distinctive part of its message. Test ids are the catalogue's row numbers.
+"""
+
+import gzip
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_svae import SparseVAE, evaluation
+from keras_svae import data as loaders
+from keras_svae.cli import export_main, generate_main, train_main
+from keras_svae.export import ExportError, GenerateError, Generator, export_decoder
+
+
+# ------------------------------------------------------------------ helpers
+def rows(*cases):
+    """pytest.param for each (row number, *values), with the row as its id."""
+    return [pytest.param(*values, id=f"row{number}") for number, *values in cases]
+
+
+def exit_code_and_stderr(main, argv, capsys):
+    """Run a command line's entry point in-process: (exit code, stderr).
+
+    argparse errors leave by SystemExit; the checks of the library return the
+    code. Either way nothing may print a traceback."""
+    try:
+        code = main(argv)
+    except SystemExit as stop:
+        code = stop.code
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    return code, captured.err
+
+
+def assert_cli_error(main, argv, capsys, message, code=2):
+    got, err = exit_code_and_stderr(main, argv, capsys)
+    assert got == code, err
+    assert re.search(message, err), err
+
+
+X = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+
+
+def small_model(**kwargs):
+    options = dict(latent_dim=2, data_shape=(4,), decoder="linear", encoder_units=(8,), seed=0)
+    model = SparseVAE(**{**options, **kwargs})
+    model.compile()
+    return model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return small_model()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A saved model, a truncated copy, a model with a Lambda layer and an export."""
+    root = tmp_path_factory.mktemp("bad-inputs")
+    good = small_model()
+    good.save(root / "model.keras")
+    content = (root / "model.keras").read_bytes()
+    (root / "truncated.keras").write_bytes(content[: len(content) // 2])
+    (root / "corrupt.keras").write_bytes(b"this is not a zip archive")
+    code = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda z: z * 2.0)])
+    code.add(keras.layers.Dense(4))
+    SparseVAE(latent_dim=2, data_shape=(4,), decoder=code).save(root / "lambda.keras")
+    export_decoder(good, root / "exported", parity_samples=20)
+    (root / "a_file").write_text("not a folder")
+    return root
+
+
+@pytest.fixture
+def unwritable(tmp_path):
+    """A folder this process cannot write: a read-only folder, or (for root,
+    which ignores permission bits) /sys, where even root creates no files."""
+    if os.geteuid() == 0:
+        yield Path("/sys")
+        return
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    yield folder
+    folder.chmod(0o700)
+
+
+def write_idx(folder, images, labels, truncate=0):
+    folder.mkdir(parents=True, exist_ok=True)
+    header = np.array([2051, len(images), 28, 28], ">i4").tobytes()
+    content = header + images.astype(np.uint8).tobytes()
+    (folder / "train-images-idx3-ubyte").write_bytes(content[: len(content) - truncate])
+    label_header = np.array([2049, len(labels)], ">i4").tobytes()
+    (folder / "train-labels-idx1-ubyte").write_bytes(
+        label_header + labels.astype(np.uint8).tobytes()
+    )
+    return folder
+
+
+def cifar_records(n, label=1):
+    records = np.random.default_rng(0).integers(0, 256, size=(n, 3073), dtype=np.uint8)
+    records[:, 0] = label
+    return records.tobytes()
+
+
+def png_folder(folder, sizes):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i, (h, w) in enumerate(sizes):
+        pixels = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+        tf.io.write_file(str(folder / f"{i}.png"), tf.io.encode_png(pixels))
+    return folder
+
+
+# -------------------------------------------------- API: the constructor
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    rows(
+        (1, {"latent_dim": 0}, ValueError, r"latent_dim must be an integer >= 1, got 0"),
+        (2, {"latent_dim": -3}, ValueError, r"latent_dim must be an integer >= 1, got -3"),
+        (3, {"latent_dim": "10"}, ValueError, r"latent_dim must be an integer >= 1, got '10'"),
+        (4, {"prior": "gamma"}, ValueError, r"Unknown prior 'gamma'.*'normal', 'laplace'"),
+        (5, {"posterior": "gamma"}, ValueError, r"Unknown posterior 'gamma'"),
+        (6, {"likelihood": "poisson"}, ValueError, r"Unknown likelihood 'poisson'"),
+        (7, {"kl": "exact"}, ValueError, r"Unknown kl mode 'exact'.*'analytic'"),
+        (8, {"prior_scale": -1.0}, ValueError, r"prior_scale must be a positive finite"),
+        (9, {"likelihood_scale": 0.0}, ValueError, r"likelihood_scale must be a positive"),
+        (10, {"beta": -0.5}, ValueError, r"beta must be a finite number >= 0"),
+        (11, {"n_samples": 0}, ValueError, r"n_samples must be an integer >= 1, got 0"),
+        (12, {"decoder": "rnn", "data_shape": None}, ValueError, r"Unknown decoder 'rnn'"),
+        (13, {"encoder": "rnn", "data_shape": None}, ValueError, r"Unknown encoder 'rnn'"),
+        (14, {"seed": "abc"}, ValueError, r"seed must be an integer or None in \[0, 2\*\*32"),
+        (15, {"seed": 1.5}, ValueError, r"seed must be an integer or None"),
+        (16, {"metadata": [1, 2]}, ValueError, r"metadata must be a dict.*got list"),
+        (17, {"metadata": {"f": object()}}, ValueError, r"metadata must hold only values JSON"),
+        (18, {"data_shape": (0,)}, ValueError, r"Each example needs a known shape, got \(0,\)"),
+        (
+            19,
+            {"encoder": "conv", "decoder": "conv", "data_shape": (10, 10, 1)},
+            ValueError,
+            r"divisible by 4.*\(10, 10, 1\)",
+        ),
+    ),
+)
+def test_constructor(kwargs, error, message):
+    options = {"latent_dim": 2, "data_shape": (4,), "encoder_units": (8,), **kwargs}
+    with pytest.raises(error, match=message):
+        SparseVAE(**options)
+
+
+# -------------------------------------------------- API: fit / evaluate
+@pytest.mark.parametrize(
+    "call, message",
+    rows(
+        (20, lambda m: m.fit(X, epochs=0, verbose=0), r"epochs must be an integer >= 1, got 0"),
+        (21, lambda m: m.fit(X, epochs=-1, verbose=0), r"epochs must be an integer >= 1, got -1"),
+        (
+            22,
+            lambda m: m.fit(X, epochs=2, initial_epoch=3, verbose=0),
+            r"initial_epoch must be an integer in \[0, 2\), got 3",
+        ),
+        (23, lambda m: m.fit(X, batch_size=0, verbose=0), r"batch_size must be an integer >= 1"),
+        (24, lambda m: m.fit(X, batch_size=-4, verbose=0), r"batch_size .* got -4"),
+        (25, lambda m: m.fit(X[:0], verbose=0), r"The data is empty \(shape \(0, 4\)\)"),
+        (
+            26,
+            lambda m: m.fit(np.where(np.arange(4) == 2, np.nan, X), verbose=0),
+            r"32 NaN or Inf values \(the first in example 0\)",
+        ),
+        (
+            27,
+            lambda m: m.fit(
+                tf.data.Dataset.from_tensor_slices(np.full((8, 4), np.inf, "float32")).batch(4),
+                verbose=0,
+            ),
+            r"The data contains NaN or Inf values",
+        ),
+        (
+            28,
+            lambda m: m.fit(np.zeros((8, 5), "float32"), verbose=0),
+            r"shape \(5,\), but this model was built for examples of shape \(4,\)",
+        ),
+        (29, lambda m: m.fit(X[0], verbose=0), r"must have a batch axis.*x\[None\]"),
+        (30, lambda m: m.fit(np.array([["a"] * 4]), verbose=0), r"Data must be numeric"),
+        (31, lambda m: m.fit(X, X, verbose=0), r"takes no labels \(y\)"),
+        (32, lambda m: m.fit(X, class_weight={0: 1.0}, verbose=0), r"class_weight needs class"),
+        (
+            33,
+            lambda m: m.fit(tf.data.Dataset.from_tensor_slices(X).batch(8).take(0), verbose=0),
+            r"The dataset is empty",
+        ),
+        (
+            34,
+            lambda m: m.fit(tf.data.Dataset.from_tensor_slices(X), verbose=0),
+            r"looks unbatched.*dataset.batch\(n\)",
+        ),
+        (
+            35,
+            lambda m: m.fit(X * 1e9, verbose=0),
+            r"\|x\| = .* beyond 1e\+08.*Standardise",
+        ),
+        (36, lambda m: m.evaluate(X * np.nan, verbose=0), r"128 NaN or Inf values"),
+        (37, lambda m: m.evaluate(np.zeros((8, 5)), verbose=0), r"built for examples of shape"),
+        (38, lambda m: m.compile(loss="mse"), r"SparseVAE.compile takes no loss="),
+    ),
+)
+def test_fit_and_evaluate(call, message):
+    model = small_model()
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    with pytest.raises(ValueError, match=message):
+        call(model)
+    for old, variable in zip(before, model.trainable_variables, strict=True):
+        np.testing.assert_array_equal(old, variable.numpy())  # nothing was trained
+
+
+def test_bernoulli_data_outside_the_unit_interval():  # row 39
+    model = small_model(likelihood="bernoulli")
+    with pytest.raises(ValueError, match=r"likelihood='bernoulli' needs data in \[0, 1\]"):
+        model.fit(np.abs(X) * 255, verbose=0)
+
+
+def test_fit_before_compile():  # row 40
+    model = SparseVAE(latent_dim=2, data_shape=(4,))
+    with pytest.raises(ValueError, match=r"You must call `compile\(\)` before"):
+        model.fit(X, verbose=0)
+
+
+# ----------------------------------------- API: encode / decode / sample
+@pytest.mark.parametrize(
+    "call, message",
+    rows(
+        (41, lambda m: m.encode(X * np.nan), r"128 NaN or Inf values \(the first in example 0\)"),
+        (42, lambda m: m.encode(np.zeros((3, 5))), r"built for examples of shape \(4,\)"),
+        (43, lambda m: m.encode(tf.data.Dataset.from_tensor_slices(X)), r"not a tf.data.Dataset"),
+        (44, lambda m: m.decode(np.full((2, 2), np.nan)), r"z contains 4 NaN or Inf values"),
+        (45, lambda m: m.decode(np.zeros((2, 3))), r"z must have shape \(n, 2\), got \(2, 3\)"),
+        (46, lambda m: m.decode([["a", "b"]]), r"z must hold numbers"),
+        (47, lambda m: m.sample(0), r"n must be an integer >= 1, got 0"),
+        (48, lambda m: m.sample(2, seed="abc"), r"seed must be an integer or None"),
+        (49, lambda m: m.reconstruct(X[:, :3]), r"shape \(3,\).*shape \(4,\)"),
+    ),
+)
+def test_encode_decode_sample(model, call, message):
+    with pytest.raises(ValueError, match=message) as caught:
+        call(model)
+    assert "before training" not in str(caught.value)  # encode/decode are not training
+
+
+@pytest.mark.parametrize("method", ["sample", "decode"])
+def test_unbuilt_model(method):  # row 50
+    model = SparseVAE(latent_dim=2)
+    call = {"sample": lambda: model.sample(2), "decode": lambda: model.decode(np.zeros((1, 2)))}
+    with pytest.raises(ValueError, match=r"not built yet.*Pass data_shape="):
+        call[method]()
+
+
+# ---------------------------------------------------- API: save / load
+@pytest.mark.parametrize(
+    "name, message",
+    rows(
+        (51, "m.h5", r"model.save needs a file name ending in .keras, got '.*m.h5'"),
+        (52, "m", r"model.save needs a file name ending in .keras"),
+    ),
+)
+def test_save_needs_a_keras_file_name(model, tmp_path, name, message):
+    with pytest.raises(ValueError, match=message):
+        model.save(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_weights_needs_a_weights_file_name(model, tmp_path):  # row 53
+    with pytest.raises(ValueError, match=r"model.save_weights needs a file name ending in"):
+        model.save_weights(tmp_path / "w.keras")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_under_a_regular_file(model, files):  # row 54
+    with pytest.raises(NotADirectoryError, match=r"a_file is a file, not a folder"):
+        model.save(files / "a_file" / "m.keras")
+    assert (files / "a_file").read_text() == "not a folder"
+
+
+def test_save_into_an_unwritable_folder(model, unwritable):  # row 55
+    with pytest.raises(PermissionError, match=r"is not writable"):
+        model.save(unwritable / "m.keras")
+    assert not (unwritable / "m.keras").exists()
+
+
+def test_save_without_overwrite(model, files):  # row 56
+    before = (files / "model.keras").read_bytes()
+    with pytest.raises(FileExistsError, match=r"exists; pass overwrite=True"):
+        model.save(files / "model.keras", overwrite=False)
+    assert (files / "model.keras").read_bytes() == before
+
+
+def test_load_a_keras_file_with_code_is_refused(files):  # row 57
+    with pytest.raises(ValueError, match=r"deserialization of a `Lambda` layer.*arbitrary code"):
+        keras.models.load_model(files / "lambda.keras")
+
+
+@pytest.mark.parametrize("name", ["corrupt.keras", "truncated.keras"])
+def test_load_a_corrupt_keras_file(files, name):  # row 58
+    with pytest.raises(ValueError, match=r"Please ensure the file is an accessible `.keras`"):
+        keras.models.load_model(files / name)
+
+
+# --------------------------------------------------------- data loaders
+def test_mnist_missing_folder(tmp_path):  # row 59
+    with pytest.raises(FileNotFoundError, match=r"MNIST folder .*nope does not exist"):
+        loaders.load_mnist(tmp_path / "nope")
+
+
+def test_mnist_folder_without_idx_files(tmp_path):  # row 60
+    with pytest.raises(FileNotFoundError, match=r"has no train-images-idx3-ubyte.gz"):
+        loaders.load_mnist(tmp_path)
+
+
+def test_mnist_truncated_idx_file(tmp_path):  # row 61
+    folder = write_idx(tmp_path / "m", np.zeros((3, 28, 28)), np.zeros(3), truncate=100)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: .*the file is truncated"):
+        loaders.load_mnist(folder)
+
+
+def test_mnist_real_file_truncated(shared_data, tmp_path):  # row 62
+    real = gzip.decompress((shared_data / "mnist" / "t10k-images-idx3-ubyte.gz").read_bytes())
+    shutil.copy(shared_data / "mnist" / "t10k-labels-idx1-ubyte.gz", tmp_path)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(real[: -784 * 10 - 5]))
+    with pytest.raises(ValueError, match=r"announces shape \(10000, 28, 28\).*truncated"):
+        loaders.load_mnist(tmp_path, split="test")
+
+
+def test_mnist_corrupt_gzip(tmp_path):  # row 63
+    folder = write_idx(tmp_path / "m", np.zeros((3, 28, 28)), np.zeros(3))
+    (folder / "train-labels-idx1-ubyte").unlink()
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(ValueError, match=r"cannot decompress.*Download the file again"):
+        loaders.load_mnist(folder)
+
+
+def test_mnist_swapped_files(tmp_path):  # row 64
+    folder = write_idx(tmp_path / "m", np.zeros((3, 28, 28)), np.zeros(3))
+    (folder / "train-labels-idx1-ubyte").write_bytes(np.array([2051, 3], ">i4").tobytes())
+    with pytest.raises(ValueError, match=r"magic number 2051 \(images\).*names swapped"):
+        loaders.load_mnist(folder)
+
+
+def test_mnist_path_is_a_file(tmp_path):  # row 65
+    folder = write_idx(tmp_path / "m", np.zeros((3, 28, 28)), np.zeros(3))
+    with pytest.raises(NotADirectoryError, match=r"MNIST path .* is a file; pass the folder"):
+        loaders.load_mnist(folder / "train-images-idx3-ubyte")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    rows(
+        (66, {"binarize": "otsu"}, r"Unknown binarize mode 'otsu'"),
+        (67, {"binarize": "threshold", "threshold": 1.5}, r"threshold must be in \[0, 1\)"),
+        (68, {"split": "validation"}, r"Unknown split 'validation'.*'train', 'test'"),
+        (69, {"source": "http"}, r"Unknown MNIST source 'http'"),
+        (70, {"batch_size": 10, "drop_remainder": True}, r"drop_remainder=True with 3 examples"),
+    ),
+)
+def test_mnist_options(tmp_path, kwargs, message):
+    folder = write_idx(tmp_path / "m", np.zeros((3, 28, 28)), np.zeros(3))
+    with pytest.raises(ValueError, match=message):
+        loaders.load_mnist(folder, **kwargs)
+
+
+def test_cifar_truncated_binary(tmp_path):  # row 71
+    (tmp_path / "data_batch_1.bin").write_bytes(cifar_records(2)[:-10])
+    with pytest.raises(ValueError, match=r"6136 bytes is not a whole number of 3073-byte"):
+        loaders.load_cifar10(tmp_path)
+
+
+def test_cifar_real_file_truncated(shared_data, tmp_path):  # row 72
+    real = (shared_data / "cifar10" / "test_batch_first1000.bin").read_bytes()
+    (tmp_path / "test_batch.bin").write_bytes(real[: 3073 * 5 + 100])
+    with pytest.raises(ValueError, match=r"15465 bytes is not a whole number.*truncated"):
+        loaders.load_cifar10(tmp_path, split="test")
+
+
+def test_cifar_bad_label_byte(tmp_path):  # row 73
+    (tmp_path / "data_batch_1.bin").write_bytes(cifar_records(2, label=42))
+    with pytest.raises(ValueError, match=r"label byte 42, not 0-9"):
+        loaders.load_cifar10(tmp_path)
+
+
+def test_cifar_pickle_is_never_unpickled(tmp_path):  # row 74
+    (tmp_path / "data_batch_1").write_bytes(b"\x80\x04 a pickle")
+    with pytest.raises(ValueError, match=r"'python version' \(pickle format\).*never unpickles"):
+        loaders.load_cifar10(tmp_path)
+
+
+def test_cifar_folder_without_the_split(tmp_path):  # row 75
+    (tmp_path / "data_batch_1.bin").write_bytes(cifar_records(2))
+    with pytest.raises(FileNotFoundError, match=r"has no test_batch\*.bin files"):
+        loaders.load_cifar10(tmp_path, split="test")
+
+
+def test_cifar_missing_path(tmp_path):  # row 76
+    with pytest.raises(FileNotFoundError, match=r"CIFAR-10 file .*nope does not exist"):
+        loaders.load_cifar10(tmp_path / "nope")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    rows(
+        (77, {"patch_size": 40}, r"smaller than the 40x40 patch"),
+        (78, {"whiten": "pcaa"}, r"Unknown whiten method 'pcaa'.*'pca', 'zca'"),
+        (79, {"patch_size": 0}, r"patch_size must be an integer >= 1, got 0"),
+        (80, {"split": "test"}, r"fitted on training data only.*preprocessing_from"),
+    ),
+)
+def test_cifar_patch_options(tmp_path, kwargs, message):
+    (tmp_path / "data_batch_1.bin").write_bytes(cifar_records(4))
+    (tmp_path / "test_batch.bin").write_bytes(cifar_records(4))
+    with pytest.raises(ValueError, match=message):
+        loaders.load_cifar10_patches(tmp_path, **kwargs)
+
+
+def test_image_folder_without_images(tmp_path):  # row 81
+    (tmp_path / "readme.txt").write_text("no photographs here")
+    with pytest.raises(ValueError, match=rf"Image folder {re.escape(str(tmp_path))} holds no"):
+        loaders.load_image_patches(tmp_path)
+
+
+def test_image_folder_missing(tmp_path):  # row 82
+    with pytest.raises(FileNotFoundError, match=r"Image folder .*nope does not exist"):
+        loaders.load_image_patches(tmp_path / "nope")
+
+
+def test_image_corrupt_file(tmp_path):  # row 83
+    (tmp_path / "a.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(ValueError, match=r"a.jpg: cannot decode image"):
+        loaders.load_image_patches(tmp_path)
+
+
+def test_image_smaller_than_the_patch(tmp_path):  # row 84
+    png_folder(tmp_path, [(8, 8)])
+    with pytest.raises(ValueError, match=r"0.png: image is 8x8 pixels, smaller than the 12x12"):
+        loaders.load_image_patches(tmp_path, patch_size=12)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    rows(
+        (85, lambda: loaders.load_toy(0), r"num_examples must be an integer >= 1, got 0"),
+        (86, lambda: loaders.load_toy(10, presence_prob=2), r"presence_prob must be a prob"),
+        (
+            87,
+            lambda: loaders.load_toy(10, amplitude_range=(1.0, 0.5)),
+            r"amplitude_range must be \(low, high\) with 0 <= low <= high",
+        ),
+        (88, lambda: loaders.load_toy(10, width=-1.0), r"width must be a positive finite"),
+        (89, lambda: loaders.load_synthetic(10, noise_std=-0.1), r"noise_std must be a finite"),
+        (90, lambda: loaders.load_synthetic(10, seed=-1), r"seed must be in \[0, 2\*\*32 - 1\]"),
+        (91, lambda: loaders.load_synthetic(0), r"n must be an integer >= 1, got 0"),
+        (92, lambda: loaders.make_dataset(np.zeros((0, 3))), r"make_dataset got no examples"),
+        (
+            93,
+            lambda: loaders.make_dataset(np.full((3, 3), np.nan)),
+            r"make_dataset got features with NaN or Inf values",
+        ),
+        (
+            94,
+            lambda: loaders.make_dataset(np.zeros((3, 3)), labels=np.zeros(2)),
+            r"3 examples but 2 labels",
+        ),
+        (
+            95,
+            lambda: loaders.make_dataset(np.zeros((3, 3)), map_batch=3),
+            r"map_batch must be a function",
+        ),
+        (
+            96,
+            lambda: loaders.make_dataset(np.array([["a"]])),
+            r"make_dataset needs numeric features",
+        ),
+    ),
+)
+def test_generated_data_and_make_dataset(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# ------------------------------------------------------------ evaluation
+@pytest.mark.parametrize(
+    "call, message",
+    rows(
+        (97, lambda m: evaluation.iwae(m, X, k=0, progress=False), r"k must be an integer >= 1"),
+        (98, lambda m: evaluation.iwae(m, X * np.nan, k=2, progress=False), r"x contains NaN"),
+        (
+            99,
+            lambda m: evaluation.elbo(SparseVAE(latent_dim=2), X),
+            r"The model is not built, so its data shape is unknown",
+        ),
+        (
+            100,
+            lambda m: evaluation.hoyer_sparsity(np.ones((5, 1))),
+            r"latent_codes has 1 columns; this needs at least 2",
+        ),
+        (
+            101,
+            lambda m: evaluation.explained_variance(X, X[:, :3]),
+            r"x has shape \(32, 4\) but reconstructions has shape \(32, 3\)",
+        ),
+        (
+            102,
+            lambda m: evaluation.basis_recovery(np.zeros((2, 4)), np.zeros((3, 5))),
+            r"Each pattern has 4 values but each true basis has 5",
+        ),
+        (
+            103,
+            lambda m: evaluation.knn_accuracy(X[:, :2], None),
+            r"Separability needs the examples' class labels",
+        ),
+        (
+            104,
+            lambda m: evaluation.knn_accuracy(X[:, :2], np.zeros(32)),
+            r"labels hold 1 distinct class\(es\)",
+        ),
+    ),
+)
+def test_evaluation(model, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(model)
+
+
+# ------------------------------------------------ command line: training
+FAST = ["--prior", "laplace", "--iwae-k", "2", "--n-eval", "10"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    rows(
+        (105, ["--epochs", "0"], r"error: epochs must be an integer >= 1, got 0"),
+        (106, ["--batch-size", "0"], r"error: batch_size must be an integer >= 1, got 0"),
+        (107, ["--batch-size", "-4"], r"error: batch_size must be an integer >= 1, got -4"),
+        (108, ["--latent-dim", "0"], r"error: latent_dim must be an integer >= 1, got 0"),
+        (109, ["--learning-rate", "-1"], r"error: learning_rate must be a finite number"),
+        (110, ["--beta", "-1"], r"error: beta must be a finite number >= 0"),
+        (111, ["--n-samples", "0"], r"error: n_samples must be an integer >= 1"),
+        (112, ["--kl-warmup-epochs", "-1"], r"error: kl_warmup_epochs must be an integer >= 0"),
+        (113, ["--seed", "-1"], r"argument --seed: must be an integer in \[0, 2\*\*32 - 1\]"),
+        (114, ["--decoder", "conv"], r"argument --decoder: invalid choice: 'conv'"),
+        (115, ["--prior", "gamma"], r"argument --prior: invalid choice: 'gamma'"),
+        (116, ["--data", "imagenet"], r"argument --data: invalid choice: 'imagenet'"),
+        (117, ["--epochs", "ten"], r"argument --epochs: invalid int value: 'ten'"),
+        (118, ["--data", "bsds"], r"error: --data bsds needs --data-dir"),
+    ),
+)
+def test_train_command_line(tmp_path, capsys, argv, message):
+    assert_cli_error(train_main, [*FAST, "--out", str(tmp_path / "runs"), *argv], capsys, message)
+    assert not (tmp_path / "runs").exists()  # refused before anything was written
+
+
+def test_train_out_under_a_regular_file(files, capsys):  # row 119
+    out = files / "a_file" / "runs"
+    message = r"error: --out .*a_file/runs cannot be created: .*a_file is a file, not a folder"
+    assert_cli_error(train_main, [*FAST, "--epochs", "1", "--out", str(out)], capsys, message)
+    assert (files / "a_file").read_text() == "not a folder"
+
+
+def test_train_out_is_a_regular_file(files, capsys):  # row 120
+    out = files / "a_file"
+    message = r"error: --out .*a_file is a file, not a folder"
+    assert_cli_error(train_main, [*FAST, "--epochs", "1", "--out", str(out)], capsys, message)
+
+
+def test_train_out_unwritable(unwritable, capsys):  # row 121
+    out = unwritable / "runs"
+    message = r"error: --out .*runs cannot be written: .* is not writable"
+    assert_cli_error(train_main, [*FAST, "--epochs", "1", "--out", str(out)], capsys, message)
+    assert not out.exists()
+
+
+def test_train_bsds_folder_without_images(tmp_path, capsys):  # row 122
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "notes.txt").write_text("no images")
+    argv = [*FAST, "--data", "bsds", "--data-dir", str(tmp_path / "photos")]
+    message = rf"error: {re.escape(str(tmp_path / 'photos'))} holds 0 JPEG/PNG photographs"
+    assert_cli_error(train_main, [*argv, "--out", str(tmp_path / "runs")], capsys, message)
+
+
+def test_train_missing_data_dir(tmp_path, capsys):  # row 123
+    argv = [*FAST, "--data", "bsds", "--data-dir", str(tmp_path / "nope")]
+    message = r"error: --data-dir .*nope is not a folder"
+    assert_cli_error(train_main, [*argv, "--out", str(tmp_path / "runs")], capsys, message)
+
+
+def test_train_mnist_folder_without_idx_files(tmp_path, capsys):  # row 124
+    argv = [*FAST, "--data", "mnist", "--data-dir", str(tmp_path)]
+    message = r"error: MNIST folder .* has no train-images-idx3-ubyte.gz"
+    assert_cli_error(train_main, [*argv, "--out", str(tmp_path / "runs")], capsys, message)
+
+
+def test_train_cifar_truncated_binary(tmp_path, capsys):  # row 125
+    (tmp_path / "data_batch_1.bin").write_bytes(cifar_records(3)[:-1])
+    argv = [*FAST, "--data", "cifar", "--data-dir", str(tmp_path)]
+    message = r"error: .*data_batch_1.bin: 9218 bytes is not a whole number"
+    assert_cli_error(train_main, [*argv, "--out", str(tmp_path / "runs")], capsys, message)
+
+
+# ------------------------------------------------- command line: export
+@pytest.mark.parametrize(
+    "model_name, message",
+    rows(
+        (126, "missing.keras", r"export: error: Model file not found"),
+        (127, "corrupt.keras", r"export: error: Cannot load .*corrupt or not a Keras 3"),
+        (128, "truncated.keras", r"export: error: Cannot load .*corrupt or not a Keras 3"),
+        (129, "lambda.keras", r"export: error: Refused to load .*lambda.keras: it holds Python"),
+        (130, "a_file", r"export: error: .*a_file is not a .keras file"),
+    ),
+)
+def test_export_bad_model_file(files, tmp_path, capsys, model_name, message):
+    argv = ["--model", str(files / model_name), "--out", str(tmp_path / "out")]
+    assert_cli_error(export_main, argv, capsys, message, code=1)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message, code",
+    rows(
+        (131, ["--parity-seed", "-1"], r"argument --parity-seed: must be an integer in", 2),
+        (132, ["--parity-samples", "0"], r"export: error: parity_samples must be >= 1", 1),
+        (133, ["--quantize", "int4"], r"argument --quantize: invalid choice: 'int4'", 2),
+    ),
+)
+def test_export_bad_options(files, tmp_path, capsys, extra, message, code):
+    argv = ["--model", str(files / "model.keras"), "--out", str(tmp_path / "out"), *extra]
+    assert_cli_error(export_main, argv, capsys, message, code=code)
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_existing_folder(files, capsys):  # row 134
+    argv = ["--model", str(files / "model.keras"), "--out", str(files / "exported")]
+    assert_cli_error(export_main, argv, capsys, r"already exists.*--overwrite", code=1)
+
+
+def test_export_out_under_a_regular_file(files, capsys):  # row 135
+    argv = ["--model", str(files / "model.keras"), "--out", str(files / "a_file" / "out")]
+    assert_cli_error(export_main, argv, capsys, r"a_file is not a writable folder", code=1)
+
+
+def test_export_with_a_negative_parity_seed_in_python(model, tmp_path):  # row 136
+    with pytest.raises(ExportError, match=r"parity_seed must be an integer in \[0, 2\*\*32"):
+        export_decoder(model, tmp_path / "out", parity_seed=-1)
+
+
+# ----------------------------------------------- command line: generate
+@pytest.mark.parametrize(
+    "extra, message, code",
+    rows(
+        (137, ["--seed", "-1"], r"argument --seed: must be an integer in \[0, 2\*\*32 - 1\]", 2),
+        (138, ["--n", "0"], r"generate: error: --n must be >= 1, got 0", 1),
+        (139, ["--threads", "0"], r"argument --threads: must be an integer >= 1, got '0'", 2),
+        (140, ["--variant", "int8"], r"argument --variant: invalid choice: 'int8'", 2),
+        (141, ["--variant", "float16"], r"has no float16 TFLite file.*--quantize float16", 1),
+        (142, ["--npz", "NOPE/z.npz"], r"Cannot write --npz .*z.npz: folder .*nope does not", 1),
+        (143, ["--out", "FILE/g.png"], r"Cannot write --out .*folder .*a_file is a file", 1),
+    ),
+)
+def test_generate_bad_options(files, tmp_path, capsys, extra, message, code):
+    extra = [e.replace("NOPE", str(tmp_path / "nope")) for e in extra]
+    extra = [e.replace("FILE", str(files / "a_file")) for e in extra]
+    argv = [str(files / "exported"), "--out", str(tmp_path / "grid.png"), *extra]
+    assert_cli_error(generate_main, argv, capsys, message, code=code)
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    rows(
+        (144, "missing", r"generate: error: Export folder not found"),
+        (145, "tflite", r"Cannot load .*decoder.tflite with LiteRT: .*corrupt"),
+        (146, "json", r"Cannot read .*export.json"),
+        (147, "empty-json", r"is not an export.json written by `python -m export`"),
+    ),
+)
+def test_generate_damaged_export(files, tmp_path, capsys, damage, message):
+    folder = tmp_path / "copy"
+    if damage != "missing":
+        shutil.copytree(files / "exported", folder)
+    if damage == "tflite":
+        (folder / "decoder.tflite").write_bytes(b"not a flatbuffer")
+    elif damage == "json":
+        (folder / "export.json").write_text("{not json")
+    elif damage == "empty-json":
+        (folder / "export.json").write_text("{}")
+    argv = [str(folder), "--out", str(tmp_path / "grid.png")]
+    assert_cli_error(generate_main, argv, capsys, message, code=1)
+    assert not (tmp_path / "grid.png").exists()
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    rows(
+        (148, lambda g: g.decode(np.full((2, 2), np.nan)), r"z contains NaN or Inf values"),
+        (149, lambda g: g.generate(3, seed=-1), r"seed must be an integer in \[0, 2\*\*32"),
+        (150, lambda g: g.generate(3, seed="a"), r"seed must be an integer"),
+    ),
+)
+def test_generator_api(files, call, message):
+    with pytest.raises(GenerateError, match=message):
+        call(Generator(files / "exported"))
+
+
+def test_generator_unknown_variant(files):  # row 151
+    with pytest.raises(GenerateError, match=r"Unknown variant 'int8'.*'float32'"):
+        Generator(files / "exported", variant="int8")
+
+
+def test_export_json_records_what_was_written(files):
+    """The export the generate rows use is a real, complete one."""
+    info = json.loads((files / "exported" / "export.json").read_text())
+    assert info["latent_dim"] == 2 and "float32" in info["tflite"]

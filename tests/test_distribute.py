@@ -1,0 +1,186 @@
+"""tf.distribute: N replicas on a global batch train like one device on it.
+
+Each run is its own process (tests/distributed_training.py): MirroredStrategy
+over 2 logical CPU devices, and a 2-process MultiWorkerMirroredStrategy on
+127.0.0.1 configured through TF_CONFIG, against a single-device run of the
+same seeded model, for every prior, with SGD and the default optimizer.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "tests" / "distributed_training.py"
+
+
+def _env(**extra):
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO), **extra)
+
+
+def _run(mode, out, **extra):
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), mode, str(out)],
+        env=_env(**extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _finish(process, timeout=600):
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output[-3000:]
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def tf_config(ports, index):
+    """TF_CONFIG of worker ``index`` in a cluster of local workers."""
+    workers = [f"127.0.0.1:{port}" for port in ports]
+    return json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    out = tmp_path_factory.mktemp("single")
+    _finish(_run("single", out))
+    return dict(np.load(out / "single.npz"))
+
+
+def _assert_same(reference, distributed):
+    assert set(reference) == set(distributed)
+    for key in reference:
+        np.testing.assert_allclose(
+            distributed[key], reference[key], rtol=1e-4, atol=2e-5, err_msg=key
+        )
+        assert np.all(np.isfinite(distributed[key])), key
+
+
+def test_mirrored_two_replicas_match_one_device(single, tmp_path):
+    _finish(_run("mirrored", tmp_path))
+    _assert_same(single, dict(np.load(tmp_path / "mirrored.npz")))
+
+
+def test_two_workers_match_one_device(single, tmp_path):
+    ports = _free_ports(2)
+    workers = [
+        _run("multi-worker", tmp_path, TF_CONFIG=tf_config(ports, i), TASK_INDEX=str(i))
+        for i in range(2)
+    ]
+    for worker in workers:
+        _finish(worker)
+    for i in range(2):
+        _assert_same(single, dict(np.load(tmp_path / f"multi-worker-{i}.npz")))
+
+
+@pytest.fixture(params=["mixed_bfloat16", "mixed_float16"])
+def policy(request):
+    import keras
+
+    keras.mixed_precision.set_global_policy(request.param)
+    try:
+        yield request.param
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("kl", ["auto", "sampled"])
+@pytest.mark.parametrize("prior", ["normal", "laplace", "cauchy"])
+def test_mixed_precision_trains_every_prior_with_finite_losses(policy, prior, kl):
+    import keras
+
+    from keras_svae import SparseVAE
+
+    x = np.random.default_rng(0).normal(size=(300, 25)).astype("float32")
+    model = SparseVAE(
+        latent_dim=10, prior=prior, decoder="linear", encoder_units=(32,), seed=0, kl=kl
+    )
+    model.compile()
+    history = model.fit(x, batch_size=50, epochs=2, verbose=0)
+    assert model.compute_dtype == policy.removeprefix("mixed_")
+    scaled = isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert scaled == (policy == "mixed_float16")
+    losses = np.array(history.history["loss"] + history.history["kl"])
+    assert np.all(np.isfinite(losses)), losses
+    assert model.encode(x[:4]).mode().dtype == "float32"  # distributions stay float32
+    assert model.decode(np.zeros((2, 10), "float32")).dtype == "float32"
+    weights = [np.asarray(w, "float32") for w in model.trainable_weights]
+    assert all(np.all(np.isfinite(w)) for w in weights)
+
+
+def _train(out, strategy, **extra):
+    """``python -m training.train`` on the synthetic data: one variant, small."""
+    command = [sys.executable, "-m", "training.train", "--prior", "laplace", "--epochs", "6",
+               "--iwae-k", "5", "--n-eval", "50", "--verbose", "0", "--steps-per-execution", "1",
+               "--strategy", strategy, "--out", str(out)]  # fmt: skip
+    return subprocess.Popen(
+        command, cwd=REPO, env=_env(**extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+
+
+def _weights(run_folder):
+    import keras
+
+    import keras_svae  # noqa: F401  (registers SparseVAE for loading)
+
+    model = keras.models.load_model(run_folder / "model.keras")
+    return [np.asarray(w) for w in model.weights]
+
+
+def test_a_killed_worker_restarted_ends_like_an_uninterrupted_run(tmp_path):
+    """SIGKILL one worker of a 2-worker run after its second checkpoint; the
+    other worker then fails (its collectives lose their peer), as in any
+    synchronous cluster. Both restarted with the same command continue from
+    their checkpoints and end with the weights of a one-process run."""
+    clean = _train(tmp_path / "clean", "none")
+    _finish(clean)
+    out = tmp_path / "cluster"
+    ports = _free_ports(2)
+
+    def start():
+        return [_train(out, "multi-worker", TF_CONFIG=tf_config(ports, i)) for i in range(2)]
+
+    workers = start()
+    backup = out / ".synthetic-laplace-z10.partial-run" / "backup" / "training_metadata.json"
+    deadline = time.monotonic() + 400
+    while time.monotonic() < deadline:
+        if backup.is_file() and json.loads(backup.read_text() or "{}").get("epoch", 0) >= 2:
+            break
+        assert workers[0].poll() is None, workers[0].communicate()[0][-3000:]
+        time.sleep(0.2)
+    else:
+        pytest.fail("the 2-worker run did not checkpoint epoch 2 in time")
+    workers[1].send_signal(signal.SIGKILL)
+    workers[1].wait()
+    try:
+        workers[0].wait(timeout=60)  # loses its peer: fails, or is stopped like a hung job
+    except subprocess.TimeoutExpired:
+        workers[0].kill()
+        workers[0].wait()
+    assert not (out / "synthetic-laplace-z10").exists()  # nothing final was written
+    ports = _free_ports(2)
+    for worker in start():
+        _finish(worker)
+    for resumed, reference in zip(
+        _weights(out / "synthetic-laplace-z10"),
+        _weights(tmp_path / "clean" / "synthetic-laplace-z10"),
+    ):
+        np.testing.assert_allclose(resumed, reference, rtol=1e-4, atol=1e-5)
