@@ -143,3 +143,44 @@ def check_network(spec, choices, what):
         f"{what} must be one of {', '.join(map(repr, choices))} or a Keras layer, got "
         f"{spec!r} ({type(spec).__name__})."
     )
+
+
+def check_threshold(threshold, threshold_prior, posterior_family, objective):
+    """Return (threshold, threshold_prior) checked: threshold None, a number
+    >= 0 or "learned"; the Gamma prior a (concentration, rate) pair > 0.
+
+    Thresholds give exact zeros only for the Normal and Laplace posteriors,
+    and a thresholded posterior has no density, so the IWAE objective (which
+    needs log q of its draws) is refused with it.
+    """
+    pair = tuple(threshold_prior) if isinstance(threshold_prior, (list, tuple)) else ()
+    if len(pair) != 2 or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in pair
+    ):
+        raise ValueError(
+            "threshold_prior must be a (concentration, rate) pair of positive numbers (the "
+            f"Gamma prior of learned thresholds), got {threshold_prior!r}."
+        )
+    pair = tuple(float(v) for v in pair)
+    if threshold is None:
+        return None, pair
+    if isinstance(threshold, str) and threshold.lower() == "learned":
+        threshold = "learned"
+    elif isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise ValueError(f'threshold must be None, a number >= 0 or "learned", got {threshold!r}.')
+    elif not (threshold >= 0 and threshold < float("inf")):
+        raise ValueError(f"threshold must be a finite number >= 0, got {threshold!r}.")
+    else:
+        threshold = float(threshold)
+    if posterior_family not in ("normal", "laplace"):
+        raise ValueError(
+            f"threshold= gives exact zeros for the 'normal' and 'laplace' posteriors; this "
+            f"model's posterior is {posterior_family!r}. Use posterior='laplace' (or "
+            "'normal'), or the 'spike_slab' posterior without a threshold."
+        )
+    if objective == "iwae":
+        raise ValueError(
+            "objective='iwae' needs log q of each draw, which a thresholded posterior (a "
+            "point mass at 0) does not have. Use objective='elbo' with threshold=."
+        )
+    return threshold, pair

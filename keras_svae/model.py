@@ -17,12 +17,14 @@ import tensorflow as tf
 from keras_svae import distribute, validation
 from keras_svae.distributions import make_prior
 from keras_svae.fused import FusedExecution
+from keras_svae.inputs import CheckedInputs
 from keras_svae.kl import kl_divergence, uses_closed_form
 from keras_svae.likelihoods import make_likelihood
 from keras_svae.names import (
     DECODERS,
     ENCODERS,
     KL_MODES,
+    OBJECTIVES,
     POSTERIORS,
     SCALE_ACTIVATIONS,
     lookup,
@@ -31,11 +33,12 @@ from keras_svae.names import (
 from keras_svae.networks import make_networks
 from keras_svae.posteriors import posterior_from_params, posterior_width
 from keras_svae.serialization import AtomicSaving, deserialize_option, serialize_option
+from keras_svae.thresholds import Thresholded, threshold_kl
 from keras_svae.validation import check_number, check_positive_int, check_scale
 
 
 @keras.saving.register_keras_serializable(package="keras_svae")
-class SparseVAE(AtomicSaving, FusedExecution, keras.Model):
+class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
     """A variational auto-encoder with a sparsity-promoting prior.
 
     Args:
@@ -64,6 +67,11 @@ class SparseVAE(AtomicSaving, FusedExecution, keras.Model):
         beta: weight of the KL term.
         kl: "auto" (closed form if registered, else sampled), "analytic" or
             "sampled".
+        objective: "elbo", or "iwae" (the importance-weighted bound over the
+            ``n_samples`` draws; needs a posterior with a density).
+        threshold: None, a number >= 0 or "learned" (per latent, with a
+            Gamma(*threshold_prior) prior): Normal and Laplace posteriors draw
+            exact zeros where the noise is within it (``keras_svae.thresholds``).
         seed: seeds the weight initialisers and the sampling; the same seed gives
             the same run.
         metadata: a JSON-serialisable dict saved with the model, for what the
@@ -99,6 +107,9 @@ class SparseVAE(AtomicSaving, FusedExecution, keras.Model):
         n_samples=1,
         beta=1.0,
         kl="auto",
+        objective="elbo",
+        threshold=None,
+        threshold_prior=(2.0, 20.0),
         seed=None,
         metadata=None,
         **kwargs,
@@ -147,6 +158,17 @@ class SparseVAE(AtomicSaving, FusedExecution, keras.Model):
         self.kl_is_analytic = uses_closed_form(
             self.posterior_family, self.prior, self.latent_dim, self.kl_mode
         )
+        self.objective = lookup(objective, OBJECTIVES, "objective")
+        self.threshold, self.threshold_prior = validation.check_threshold(
+            threshold, threshold_prior, self.posterior_family, self.objective
+        )
+        if self.threshold == "learned":  # softplus(raw) starts at the prior's mean
+            mean = self.threshold_prior[0] / self.threshold_prior[1]
+            self.raw_threshold = self.add_weight(
+                shape=(self.latent_dim,),
+                initializer=keras.initializers.Constant(float(np.log(np.expm1(mean)))),
+                name="raw_threshold",
+            )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
@@ -195,7 +217,17 @@ class SparseVAE(AtomicSaving, FusedExecution, keras.Model):
         self._check_built("encode data")
         # Distributions, KL and log-probabilities stay in float32 under mixed precision.
         params = tf.cast(self.encoder(x, training=training), "float32")
-        return posterior_from_params(self.posterior_family, params, self.scale_activation)
+        q = posterior_from_params(self.posterior_family, params, self.scale_activation)
+        if self.threshold is None:
+            return q
+        gradient = "shifted" if self.threshold == "learned" else "straight_through"
+        return Thresholded(q, self.thresholds(), gradient=gradient)
+
+    def thresholds(self):
+        """The per-latent thresholds of exact zeros (None without threshold=)."""
+        if self.threshold == "learned":
+            return keras.ops.softplus(self.raw_threshold)
+        return None if self.threshold is None else tf.fill([self.latent_dim], self.threshold)
 
     def call(self, x, training=False):
         """The reconstruction from the posterior's mode (deterministic)."""
@@ -234,20 +266,38 @@ class SparseVAE(AtomicSaving, FusedExecution, keras.Model):
 
     # ----------------------------------------------------------------- training
     def elbo_terms(self, x, training=False, layout=None):
-        """Per-example reconstruction (-E_q log p(x given z)) and KL tensors;
-        ``layout`` (``distribute.batch_layout``) places x in a global batch."""
+        """Per-example reconstruction (-E_q log p(x given z)) and KL tensors."""
+        _, reconstruction, kl = self.loss_terms(x, training=training, layout=layout)
+        return reconstruction, kl
+
+    def loss_terms(self, x, training=False, layout=None):
+        """Per-example (loss, reconstruction, KL) on ``n_samples`` draws;
+        ``layout`` (``distribute.batch_layout``) places x in a global batch.
+
+        The loss is reconstruction + kl_weight * KL ("elbo"), or minus the
+        importance-weighted bound ("iwae"): -log mean_k exp(log p(x given z_k)
+        - kl_weight * (log q(z_k) - log p(z_k))), which is the ELBO with the
+        sampled KL for one draw. A thresholded posterior's KL is its base's.
+        """
         q = self.posterior(x, training=training)
+        base_q = q.distribution if self.threshold is not None else q
         seed = tf.cast(self.seed_generator.next(), tf.int32)
-        z = distribute.draw_latents(q, self.n_samples, seed, layout)  # [samples, batch, latent]
+        base = distribute.draw_latents(base_q, self.n_samples, seed, layout)
+        z = q.threshold_samples(base) if self.threshold is not None else base
         outputs = self.decoder(
             self._decoder_input(tf.reshape(z, [-1, self.latent_dim])), training=training
         )
         outputs = tf.reshape(tf.cast(outputs, "float32"), [self.n_samples, -1, *self.data_shape])
-        log_lik = self.likelihood.log_prob(x, outputs, len(self.data_shape))
+        log_lik = self.likelihood.log_prob(x, outputs, len(self.data_shape))  # [samples, batch]
         reconstruction = -tf.reduce_mean(log_lik, axis=0)
         mode = "analytic" if self.kl_is_analytic else "sampled"
-        kl = kl_divergence(q, self.prior, z, mode=mode)
-        return reconstruction, kl
+        kl = kl_divergence(base_q, self.prior, base, mode=mode)
+        weight = tf.cast(self.kl_weight, kl.dtype)
+        if self.objective == "elbo":
+            return reconstruction + weight * kl, reconstruction, kl
+        log_w = log_lik - weight * (q.log_prob(z) - self.prior.log_prob(z))
+        bound = tf.reduce_logsumexp(log_w, axis=0) - tf.math.log(float(self.n_samples))
+        return -bound, reconstruction, kl
 
     def _step(self, data, training):
         """The batch's loss to minimise, and the metrics updated with the
@@ -262,9 +312,12 @@ class SparseVAE(AtomicSaving, FusedExecution, keras.Model):
         else:
             weights = tf.reshape(tf.cast(sample_weight, "float32"), [-1])
         layout = distribute.batch_layout(weights)
-        reconstruction, kl = self.elbo_terms(x, training=training, layout=layout)
-        per_example = reconstruction + tf.cast(self.kl_weight, kl.dtype) * kl
-        loss = distribute.replica_loss(per_example, weights, layout, self.losses)
+        per_example, reconstruction, kl = self.loss_terms(x, training=training, layout=layout)
+        regularisation = list(self.losses)
+        if self.threshold == "learned":  # the thresholds' Gamma prior, once per step
+            prior_term = threshold_kl(self.thresholds(), *self.threshold_prior)
+            regularisation.append(tf.cast(self.kl_weight, "float32") * prior_term)
+        loss = distribute.replica_loss(per_example, weights, layout, regularisation)
         self.loss_tracker.update_state(per_example, sample_weight=weights)
         self.reconstruction_tracker.update_state(reconstruction, sample_weight=weights)
         self.kl_tracker.update_state(kl, sample_weight=weights)
@@ -323,66 +376,6 @@ class SparseVAE(AtomicSaving, FusedExecution, keras.Model):
         self.compile(**keras.saving.deserialize_keras_object(config))
         self.optimizer.build(self.trainable_variables)
 
-    # ------------------------------------------------------------------ data
-    def _as_input(self, x):
-        """A float tensor of examples for encode/reconstruct, checked like
-        training data (shape, finite values, the likelihood's support)."""
-        if isinstance(x, tf.data.Dataset):
-            raise ValueError(
-                "encode() takes an array or tensor of examples, not a tf.data.Dataset. "
-                "Iterate the dataset and encode each batch."
-            )
-        if tf.is_tensor(x) and not tf.executing_eagerly():
-            return tf.cast(x, self.compute_dtype)  # symbolic: checked by its producer
-        x = self.likelihood.check_array(np.asarray(x))
-        self._build_for(x)
-        self._check_built("encode data")
-        validation.check_example_shape(x.shape[1:], self.data_shape)
-        return tf.convert_to_tensor(x, dtype=self.compute_dtype)
-
-    def _build_for(self, data):
-        """Build from the shape of the first data seen (array or dataset), in
-        the model's strategy scope when it was created in one."""
-        shape = validation.batch_shape(data)
-        if not self.built and shape is not None:
-            with distribute.strategy_scope(self):
-                self.build(shape)
-
-    def _run(self, method, x, y, kwargs):
-        validation.check_fit_arguments(x, y, kwargs)
-        self._build_for(x)
-        x, target, weights = validation.checked_data(
-            x, kwargs.pop("sample_weight", None), self.likelihood, self.data_shape
-        )
-        try:
-            result = method(x, target, sample_weight=weights, **kwargs)
-        except tf.errors.InvalidArgumentError as error:
-            converted = validation.data_error(error)
-            if converted is None:
-                raise
-            raise converted from None
-        return result
-
-    def fit(self, x=None, y=None, validation_data=None, **kwargs):
-        """``keras.Model.fit`` on examples x (an array or a batched
-        ``tf.data.Dataset``), after checking them: finite, of the model's
-        shape, in the likelihood's support. ``sample_weight`` (arrays) weighs
-        each example's reconstruction and KL. Arguments a SparseVAE cannot
-        honour (y, class_weight, non-positive sizes) raise a ValueError."""
-        kwargs["validation_data"] = validation.checked_validation_data(
-            validation_data, self.likelihood, self.data_shape
-        )
-        history = self._run(super().fit, x, y, kwargs)
-        if kwargs.get("epochs", 1) and not history.history:
-            raise ValueError("The data yielded no batches, so nothing was trained.")
-        return history
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        """``keras.Model.evaluate`` after the same checks as ``fit``; the
-        numbers are per-example means over all of x (weighted by
-        ``sample_weight``)."""
-        return self._run(super().evaluate, x, y, kwargs)
-
     # ---------------------------------------------------------------- config
     def get_config(self):
         config = super().get_config()
@@ -407,6 +400,9 @@ class SparseVAE(AtomicSaving, FusedExecution, keras.Model):
             n_samples=self.n_samples,
             beta=self.beta,
             kl=self.kl_mode,
+            objective=self.objective,
+            threshold=self.threshold,
+            threshold_prior=list(self.threshold_prior),
             seed=self.seed,
             metadata=dict(self.metadata),
         )

@@ -16,6 +16,7 @@ PRIORS = (*PAPER_PRIORS, "student_t", "spike_slab", "horseshoe")
 POSTERIORS = ("normal", "laplace", "cauchy", "spike_slab")
 LIKELIHOODS = ("bernoulli", "gaussian")
 KL_MODES = ("auto", "analytic", "sampled")
+OBJECTIVES = ("elbo", "iwae")
 # How the encoder's second output becomes the posterior's scale.
 SCALE_ACTIVATIONS = ("softplus", "exp")
 ENCODERS = ("mlp", "conv")

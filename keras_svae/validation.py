@@ -18,6 +18,7 @@ from keras_svae.arguments import (  # noqa: F401
     check_network,
     check_save_path,
     check_seed,
+    check_threshold,
 )
 
 # Data beyond this magnitude makes squared errors and their gradients overflow

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from keras_svae.evaluation.checks import model_inputs, positive_int
 from keras_svae.kl import kl_divergence
+from keras_svae.thresholds import Thresholded
 
 # The decoder runs on at most this many latent samples at once (samples per
 # chunk x inputs per call): 8,192 rows of MNIST logits are 25 MB, and larger
@@ -35,6 +36,15 @@ def _batch_seed(base, start):
 
 def _input_spec(model):
     return tf.TensorSpec([None, *model.data_shape], tf.float32)
+
+
+def proposal(model, x):
+    """The distribution the bounds draw z from: the posterior q(z given x),
+    or for a thresholded posterior (exact zeros, a point mass at 0 and so no
+    density) its base posterior. Any proposal with a density gives a bound on
+    the same log p(x), so models with and without thresholds stay comparable."""
+    q = model.posterior(x)
+    return q.distribution if isinstance(q, Thresholded) else q
 
 
 def _log_weights(model, x, q, z):
@@ -94,7 +104,7 @@ def elbo(model, x, weights=None, n_samples=1, batch_size=1000, seed=None):
     @tf.function(input_signature=[_input_spec(model), tf.TensorSpec([2], tf.int32)])
     def per_example(batch, batch_seed):
         batch = tf.cast(batch, model.compute_dtype)
-        q = model.posterior(batch)
+        q = proposal(model, batch)
         z = q.sample(n_samples, seed=batch_seed)
         outputs = model.decoder(tf.reshape(z, [-1, model.latent_dim]))
         outputs = tf.reshape(outputs, [n_samples, -1, *model.data_shape])
@@ -203,7 +213,7 @@ def _iwae_function(model, chunk_size):
     )
     def log_mean_weight(batch, batch_seed, k):
         batch = tf.cast(batch, model.compute_dtype)
-        q = model.posterior(batch)
+        q = proposal(model, batch)
         n_chunks = (k + chunk_size - 1) // chunk_size
         offsets = tf.range(chunk_size)
 

@@ -1,0 +1,78 @@
+"""Data going into a model is checked before Keras sees it.
+
+``fit``, ``evaluate`` and ``encode`` take arrays, tensors or batched
+``tf.data`` pipelines; each is checked (finite, of the model's shape, in the
+likelihood's support, arguments a model cannot honour refused) so that bad
+data fail with a message naming the fix instead of training to NaN or failing
+deep inside a step. A model not built yet is built from the first data's
+shape, in the scope of the strategy it was created under.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from keras_svae import distribute, validation
+
+
+class CheckedInputs:
+    """Mixin for a ``keras.Model`` with ``likelihood``, ``data_shape``,
+    ``build`` and ``_check_built``: checked ``fit``, ``evaluate`` and inputs."""
+
+    def _as_input(self, x):
+        """A float tensor of examples for encode/reconstruct, checked like
+        training data (shape, finite values, the likelihood's support)."""
+        if isinstance(x, tf.data.Dataset):
+            raise ValueError(
+                "encode() takes an array or tensor of examples, not a tf.data.Dataset. "
+                "Iterate the dataset and encode each batch."
+            )
+        if tf.is_tensor(x) and not tf.executing_eagerly():
+            return tf.cast(x, self.compute_dtype)  # symbolic: checked by its producer
+        x = self.likelihood.check_array(np.asarray(x))
+        self._build_for(x)
+        self._check_built("encode data")
+        validation.check_example_shape(x.shape[1:], self.data_shape)
+        return tf.convert_to_tensor(x, dtype=self.compute_dtype)
+
+    def _build_for(self, data):
+        """Build from the shape of the first data seen (array or dataset), in
+        the model's strategy scope when it was created in one."""
+        shape = validation.batch_shape(data)
+        if not self.built and shape is not None:
+            with distribute.strategy_scope(self):
+                self.build(shape)
+
+    def _run(self, method, x, y, kwargs):
+        validation.check_fit_arguments(x, y, kwargs)
+        self._build_for(x)
+        x, target, weights = validation.checked_data(
+            x, kwargs.pop("sample_weight", None), self.likelihood, self.data_shape
+        )
+        try:
+            result = method(x, target, sample_weight=weights, **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            converted = validation.data_error(error)
+            if converted is None:
+                raise
+            raise converted from None
+        return result
+
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        """``keras.Model.fit`` on examples x (an array or a batched
+        ``tf.data.Dataset``), after checking them: finite, of the model's
+        shape, in the likelihood's support. ``sample_weight`` (arrays) weighs
+        each example's reconstruction and KL. Arguments a SparseVAE cannot
+        honour (y, class_weight, non-positive sizes) raise a ValueError."""
+        kwargs["validation_data"] = validation.checked_validation_data(
+            validation_data, self.likelihood, self.data_shape
+        )
+        history = self._run(super().fit, x, y, kwargs)
+        if kwargs.get("epochs", 1) and not history.history:
+            raise ValueError("The data yielded no batches, so nothing was trained.")
+        return history
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """``keras.Model.evaluate`` after the same checks as ``fit``; the
+        numbers are per-example means over all of x (weighted by
+        ``sample_weight``)."""
+        return self._run(super().evaluate, x, y, kwargs)
