@@ -35,11 +35,24 @@ def positive_int_argument(text):
     return value
 
 
+def threshold_argument(text):
+    """argparse type of --threshold: "learned" or a number (its range is
+    checked with the model's other options)."""
+    if text.lower() == "learned":
+        return "learned"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a number >= 0 or 'learned', got {text!r}"
+        ) from None
+
+
 # ------------------------------------------------------------------ training
 def train_parser():
     from keras_svae.distribute import STRATEGIES
     from keras_svae.experiment import DATASETS, ExperimentConfig
-    from keras_svae.names import KL_MODES, PAPER_PRIORS, PRIORS
+    from keras_svae.names import KL_MODES, OBJECTIVES, PAPER_PRIORS, POSTERIORS, PRIORS
 
     defaults = ExperimentConfig()  # the per-data-set defaults are in DATASET_DEFAULTS
     parser = argparse.ArgumentParser(
@@ -53,6 +66,38 @@ def train_parser():
         type=str.lower,
         choices=("all", *PRIORS),
         help="prior to train; 'all' (default) trains the paper's " + ", ".join(PAPER_PRIORS),
+    )
+    parser.add_argument(
+        "--posterior",
+        default=None,
+        type=str.lower,
+        choices=POSTERIORS,
+        help="posterior family (default: each prior's natural pairing)",
+    )
+    parser.add_argument(
+        "--prior-df",
+        type=float,
+        default=None,
+        help="degrees of freedom of the student_t prior (default 3; 1 is the Cauchy)",
+    )
+    parser.add_argument(
+        "--slab-probability",
+        type=float,
+        default=None,
+        help="the spike_slab prior's probability that a latent is non-zero (default 0.5)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=threshold_argument,
+        default=None,
+        help="exact zeros: a number >= 0 or 'learned' (normal and laplace posteriors)",
+    )
+    parser.add_argument(
+        "--objective",
+        default=defaults.objective,
+        type=str.lower,
+        choices=OBJECTIVES,
+        help="training objective; iwae uses --n-samples importance samples",
     )
     parser.add_argument("--data", default=defaults.data, type=str.lower, choices=DATASETS)
     parser.add_argument(
@@ -158,6 +203,11 @@ def train_main(argv=None):
                 data=args.data,
                 data_dir=args.data_dir,
                 prior=prior,
+                posterior=args.posterior,
+                prior_df=args.prior_df,
+                slab_probability=args.slab_probability,
+                threshold=args.threshold,
+                objective=args.objective,
                 latent_dim=args.latent_dim,
                 epochs=args.epochs,
                 batch_size=args.batch_size,

@@ -187,6 +187,14 @@ def check_pairing(posterior, prior):
             f"The {family} posterior cannot be paired with the spike_slab prior: its KL to "
             f"the Gaussian slab is infinite. Valid pairings: {VALID_SPIKE_SLAB_PAIRINGS}."
         )
+    light_tailed = prior_name in ("normal", "laplace", "Normal", "Laplace")
+    if family == "cauchy" and light_tailed:
+        raise ValueError(
+            f"The cauchy posterior cannot be paired with the {prior_name} prior: E_q z^2 and "
+            "E_q |z| are infinite under a Cauchy, so the KL is infinite and its sampled "
+            "estimate has no mean. Pair it with the cauchy, student_t or horseshoe prior, or "
+            "use posterior='normal' or 'laplace'."
+        )
     return family
 
 

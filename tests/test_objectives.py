@@ -82,7 +82,7 @@ def test_iwae_with_k_samples_is_tighter_than_the_elbo_on_the_same_draws():
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"posterior": "cauchy", "threshold": 0.1}, "exact zeros for the 'normal' and 'laplace'"),
+        ({"prior": "cauchy", "threshold": 0.1}, "exact zeros for the 'normal' and 'laplace'"),
         ({"posterior": "laplace", "threshold": 0.1, "objective": "iwae"}, "needs log q"),
         ({"posterior": "laplace", "threshold": -1.0}, "finite number >= 0"),
         ({"posterior": "laplace", "threshold": "big"}, 'a number >= 0 or "learned"'),

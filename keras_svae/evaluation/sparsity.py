@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from keras_svae.distributions import inner_distribution
 from keras_svae.evaluation.checks import as_flat, as_matrix, model_inputs, positive_int, same_shape
 from keras_svae.evaluation.latents import batched
 from keras_svae.kl import has_closed_form, kl_divergence
@@ -117,8 +118,10 @@ def kl_per_latent(model, x, per_example=False, n_samples=256, batch_size=1000, s
     x = model_inputs(model, x)
     n_samples = positive_int(n_samples, "n_samples")
     prior = model.prior
+    # TFP makes ``_Independent`` (no tfd.Independent) around non-composite
+    # distributions such as the spike-and-slab: test for the wrapper's attribute.
     if not (
-        isinstance(prior, tfd.Independent)
+        hasattr(prior, "reinterpreted_batch_ndims")
         and prior.distribution.batch_shape.as_list() == [model.latent_dim]
     ):
         raise ValueError(
@@ -130,7 +133,10 @@ def kl_per_latent(model, x, per_example=False, n_samples=256, batch_size=1000, s
     batch_size = positive_int(batch_size, "batch_size")
     per_latent = []
     for start in range(0, len(x), batch_size):
-        q = model.posterior(tf.convert_to_tensor(x[start : start + batch_size])).distribution
+        q = model.posterior(tf.convert_to_tensor(x[start : start + batch_size]))
+        # Independent -> its factorised family; a Thresholded posterior -> its base
+        # (whose KL is the thresholded one's, see keras_svae.thresholds).
+        q = inner_distribution(q.distribution)
         if has_closed_form(q, prior):
             terms = kl_divergence(q, prior, mode="analytic")
         else:

@@ -2,7 +2,15 @@
 
 import dataclasses
 
-from keras_svae.names import PRIORS, lookup
+from keras_svae.arguments import check_threshold
+from keras_svae.distributions import (
+    DEFAULT_DF,
+    DEFAULT_SLAB_PROBABILITY,
+    check_df,
+    check_pairing,
+    check_slab_probability,
+)
+from keras_svae.names import OBJECTIVES, POSTERIORS, PRIORS, lookup, paper_posterior
 from keras_svae.validation import check_number, check_positive_int
 
 DATASETS = ("synthetic", "mnist", "cifar", "bsds", "toy")
@@ -70,11 +78,21 @@ class ExperimentConfig:
     "exp") go to SparseVAE. ``max_train`` / ``max_test`` keep the first
     examples only (quick runs); ``tag`` names a variant apart from the others;
     ``whiten`` is the library recipe's patch whitening (see ``WHITENING``).
+
+    Beyond the paper (passed to SparseVAE; see ``check_model_options``):
+    ``posterior`` (None: the prior's natural pairing), ``prior_df`` (Student-t
+    prior), ``slab_probability`` (spike-and-slab prior), ``threshold`` (None,
+    a number >= 0 or "learned": exact zeros for Normal and Laplace
+    posteriors) and ``objective`` ("elbo" or "iwae" with k = ``n_samples``).
     """
 
     data: str = "synthetic"
     prior: str = "laplace"
     posterior: str | None = None
+    prior_df: float | None = None
+    slab_probability: float | None = None
+    threshold: float | str | None = None
+    objective: str = "elbo"
     latent_dim: int | None = None
     epochs: int | None = None
     batch_size: int | None = None
@@ -117,6 +135,7 @@ class ExperimentConfig:
         self.recipe = lookup(self.recipe, RECIPES, "data recipe")
         self.coefficients = lookup(self.coefficients, SYNTHETIC_COEFFICIENTS, "coefficients")
         self.whiten = lookup(self.whiten, WHITENING, "whiten")
+        check_model_options(self)
         for key in ("max_train", "max_test", "checkpoint_steps"):
             if getattr(self, key) is not None:
                 check_positive_int(getattr(self, key), key)
@@ -155,5 +174,54 @@ class ExperimentConfig:
 
     @property
     def name(self):
-        base = f"{self.data}-{self.prior}-z{self.latent_dim}"
-        return f"{base}-{self.tag}" if self.tag else base
+        """The run's folder name: data, prior and latents, then only the options
+        that differ from their defaults (so runs that differ in them do not
+        share a folder, and the paper's runs keep their names)."""
+        parts = [self.data, self.prior]
+        if self.prior_df is not None:
+            parts.append(f"df{self.prior_df:g}")
+        if self.slab_probability is not None:
+            parts.append(f"slab{self.slab_probability:g}")
+        parts.append(f"z{self.latent_dim}")
+        if self.posterior is not None:
+            parts.append(f"{self.posterior}_posterior")
+        if self.threshold is not None:
+            threshold = self.threshold
+            parts.append(
+                "threshold_learned" if threshold == "learned" else f"threshold{threshold:g}"
+            )
+        if self.objective != "elbo":
+            parts.append(f"{self.objective}{self.n_samples}")
+        if self.tag:
+            parts.append(self.tag)
+        return "-".join(parts)
+
+
+def check_model_options(config):
+    """Check and canonicalise a config's prior and posterior options in place.
+
+    ``posterior``, ``prior_df`` and ``slab_probability`` equal to their
+    defaults (the paper's pairing, 3, 0.5) become None, so a run that names a
+    default has the config (and the folder) of one that does not.
+    """
+    if config.posterior is not None:
+        config.posterior = lookup(config.posterior, POSTERIORS, "posterior")
+        if config.posterior == paper_posterior(config.prior):
+            config.posterior = None
+    posterior = config.posterior or paper_posterior(config.prior)
+    check_pairing(posterior, config.prior)
+    for key, owner, check, default in (
+        ("prior_df", "student_t", check_df, DEFAULT_DF),
+        ("slab_probability", "spike_slab", check_slab_probability, DEFAULT_SLAB_PROBABILITY),
+    ):
+        value = getattr(config, key)
+        if value is None:
+            continue
+        if config.prior != owner:
+            raise ValueError(f"{key} applies to the {owner!r} prior only, not to {config.prior!r}.")
+        value = check(value)
+        setattr(config, key, None if value == default else value)
+    config.objective = lookup(config.objective, OBJECTIVES, "objective")
+    # The Gamma prior of learned thresholds is SparseVAE's default; only the
+    # threshold itself is checked here.
+    config.threshold = check_threshold(config.threshold, (1.0, 1.0), posterior, config.objective)[0]

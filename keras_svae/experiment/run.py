@@ -32,6 +32,10 @@ def build_model(config, data):
         latent_dim=config.latent_dim,
         prior=config.prior,
         posterior=config.posterior,
+        prior_df=config.prior_df,
+        slab_probability=config.slab_probability,
+        threshold=config.threshold,
+        objective=config.objective,
         likelihood=data.likelihood,
         likelihood_scale=data.likelihood_scale,
         learn_likelihood_scale=data.learn_likelihood_scale,
@@ -145,7 +149,9 @@ def finished_metrics(config, out_dir):
         metrics = json.loads(path.read_text())
     except ValueError:
         return None
-    saved = dict(metrics.get("config", {}))
+    # Fields added since the run was written count as their defaults.
+    defaults = {f.name: f.default for f in dataclasses.fields(ExperimentConfig)}
+    saved = {**defaults, **metrics.get("config", {})}
     return metrics if saved == json.loads(json.dumps(dataclasses.asdict(config))) else None
 
 

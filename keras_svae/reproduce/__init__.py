@@ -1,0 +1,34 @@
+"""Reproduce the paper: the grid of runs (``grid``), the numbers its claims
+need (``measures``), the claims with verdicts (``claims``) and the report
+(``report``). ``python -m training.reproduce`` is a thin layer over these."""
+
+from keras_svae.reproduce.claims import VERDICTS, Claim, Comparison, evaluate_claims
+from keras_svae.reproduce.grid import (
+    PRESETS,
+    QUICK,
+    Run,
+    experiment_config,
+    grid_runs,
+    load_experiments,
+    load_result,
+    run_grid,
+    run_state,
+)
+from keras_svae.reproduce.report import write_report
+
+__all__ = [
+    "PRESETS",
+    "QUICK",
+    "VERDICTS",
+    "Claim",
+    "Run",
+    "Comparison",
+    "evaluate_claims",
+    "experiment_config",
+    "grid_runs",
+    "load_experiments",
+    "load_result",
+    "run_grid",
+    "run_state",
+    "write_report",
+]

@@ -1,0 +1,304 @@
+"""The paper's claims as numbers, each with a verdict computed from per-seed values.
+
+Every claim is one or more *tests*. A test compares, seed by seed, two
+numbers (or a number with a threshold) and gives per-seed differences that
+are positive when the claim holds. Its verdict:
+
+- "reproduced": the mean difference is positive and larger than the spread
+  over seeds (the standard deviation of the per-seed differences);
+- "not reproduced": negative and larger than the spread;
+- "mixed": not larger than the spread (or zero up to float rounding);
+- "untestable": no seed has the numbers (runs missing or failed).
+
+A claim of several tests is reproduced when all are, not reproduced when all
+are not, untestable when any is, and mixed otherwise. With one seed the
+spread is zero, so the sign decides (the quick grid says so in its report).
+The thresholds are this project's reading of the paper's words, written
+beside each claim.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+
+from keras_svae.names import PAPER_PRIORS
+
+VERDICTS = ("reproduced", "not reproduced", "mixed", "untestable")
+# Thresholds: the paper's words made numbers.
+LEARNED = 0.9  # claim 1: "learned the task" = explained variance of test data >= 0.9
+DECENT = 0.5  # claim 6: "decent reconstruction" of 12x12 patches = explained variance >= 0.5
+ONE_LATENT = 0.9  # claim 5: "only one of two latents used" = one latent carries >= 90% of KL
+# Differences this small are float rounding (e.g. two equal accuracies), a tie.
+TIE = 1e-9
+MOST_CLASSES = 7  # claim 3: "most digit classes" = at least 7 of 10 classes shown
+
+
+@dataclasses.dataclass
+class Comparison:
+    """One comparison: per-seed differences (positive: the claim holds)."""
+
+    what: str
+    differences: list
+
+    @property
+    def verdict(self):
+        d = [v for v in self.differences if v is not None and math.isfinite(v)]
+        if not d:
+            return "untestable"
+        margin = float(np.mean(d))
+        spread = float(np.std(d, ddof=1)) if len(d) > 1 else 0.0
+        if abs(margin) <= max(spread, TIE * max(1.0, float(np.max(np.abs(d))))):
+            return "mixed"
+        return "reproduced" if margin > 0 else "not reproduced"
+
+    def text(self):
+        d = [v for v in self.differences if v is not None and math.isfinite(v)]
+        if not d:
+            return f"{self.what}: no numbers"
+        spread = f" ± {np.std(d, ddof=1):.3g}" if len(d) > 1 else ""
+        return f"{self.what}: {np.mean(d):+.3g}{spread} ({len(d)} seed{'s' * (len(d) > 1)})"
+
+
+@dataclasses.dataclass
+class Claim:
+    number: int
+    claim: str
+    metric: str
+    numbers: str
+    tests: list
+
+    @property
+    def verdict(self):
+        verdicts = [t.verdict for t in self.tests]
+        if "untestable" in verdicts:
+            return "untestable"
+        if all(v == "reproduced" for v in verdicts):
+            return "reproduced"
+        if all(v == "not reproduced" for v in verdicts):
+            return "not reproduced"
+        return "mixed"
+
+
+def _values(results, experiment, prior, key, seeds, role="main"):
+    """Per-seed values of ``key`` (None where missing)."""
+    out = []
+    for seed in seeds:
+        r = results.get((experiment, prior, seed, role))
+        value = None if r is None else r.get(key)
+        out.append(None if value is None else float(value))
+    return out
+
+
+def _op(f, *columns):
+    return [None if any(v is None for v in row) else f(*row) for row in zip(*columns)]
+
+
+def _summary(results, experiment, key, seeds, priors, fmt="{:.3g}", role="main"):
+    parts = []
+    for prior in priors:
+        v = [x for x in _values(results, experiment, prior, key, seeds, role) if x is not None]
+        if not v:
+            parts.append(f"{prior} n/a")
+            continue
+        sd = f" ± {fmt.format(np.std(v, ddof=1))}" if len(v) > 1 else ""
+        parts.append(f"{prior} {fmt.format(np.mean(v))}{sd}")
+    return f"{key}: " + ", ".join(parts)
+
+
+def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
+    """The eight claims for one preset.
+
+    Args:
+        results: ``{(experiment, prior, seed, role): metrics}``, role "main" or
+            "kl-pair" (claim 8's run with the other KL path); metrics as in the
+            run's metrics.json plus its reproduce.json.
+        seeds: the seeds of the grid.
+        priors: the names of the normal, laplace and cauchy priors, in that order.
+
+    Returns:
+        A list of `Claim`.
+    """
+    normal, laplace, cauchy = priors
+
+    def v(experiment, prior, key):
+        return _values(results, experiment, prior, key, seeds)
+
+    def s(experiment, key, fmt="{:.3g}"):
+        return _summary(results, experiment, key, seeds, priors, fmt)
+
+    claims = []
+
+    ev = [v("synthetic", p, "explained_variance") for p in priors]
+    claims.append(
+        Claim(
+            1,
+            "Synthetic 5x5: all three priors learn the patches (which recovers the bases best?)",
+            f"explained variance of test patches >= {LEARNED} for every prior; basis recovery "
+            "(Hungarian-matched absolute cosine) reported",
+            s("synthetic", "explained_variance") + "; " + s("synthetic", "basis_recovery"),
+            [
+                Comparison(
+                    f"min over priors of explained variance - {LEARNED}",
+                    _op(lambda a, b, c: min(a, b, c) - LEARNED, *ev),
+                )
+            ],
+        )
+    )
+
+    sh = [v("mnist-z10", p, "sharpness") for p in priors]
+    claims.append(
+        Claim(
+            2,
+            "MNIST z=10: Cauchy reconstructions are less sharp than Normal and Laplace",
+            "sharpness = edge energy of reconstructions / of inputs (lower: blurrier)",
+            s("mnist-z10", "sharpness") + "; " + s("mnist-z10", "mse"),
+            [
+                Comparison(
+                    "min(normal, laplace) - cauchy sharpness",
+                    _op(lambda a, b, c: min(a, b) - c, *sh),
+                )
+            ],
+        )
+    )
+
+    cl = [v("mnist-z10", p, "pattern_classes") for p in priors]
+    claims.append(
+        Claim(
+            3,
+            "MNIST z=10: Cauchy patterns are the most readable, close to one per digit class",
+            "distinct digit classes among the patterns decode(5 e_i) that a logistic-regression "
+            "digit classifier reads with probability >= 0.5",
+            s("mnist-z10", "pattern_classes", "{:.1f}")
+            + "; "
+            + s("mnist-z10", "readable_patterns", "{:.1f}"),
+            [
+                Comparison(
+                    "cauchy - max(normal, laplace) classes", _op(lambda a, b, c: c - max(a, b), *cl)
+                ),
+                Comparison(
+                    f"cauchy classes - {MOST_CLASSES - 0.5}",
+                    _op(lambda c: c - (MOST_CLASSES - 0.5), cl[2]),
+                ),
+            ],
+        )
+    )
+
+    knn = [v("mnist-z2", p, "knn_accuracy") for p in (normal, laplace)]
+    claims.append(
+        Claim(
+            4,
+            "MNIST z=2: the Laplace latent spread separates digits better than the Normal one",
+            "5-nearest-neighbour accuracy of the 2-D posterior means (5-fold CV)",
+            s("mnist-z2", "knn_accuracy") + "; " + s("mnist-z2", "linear_probe_accuracy"),
+            [Comparison("laplace - normal kNN accuracy", _op(lambda a, b: b - a, *knn))],
+        )
+    )
+
+    share = v("mnist-z2", cauchy, "kl_top_share")
+    claims.append(
+        Claim(
+            5,
+            "MNIST z=2: the Cauchy model uses essentially only one of its two latents",
+            f"share of the test KL carried by the top latent >= {ONE_LATENT}",
+            s("mnist-z2", "kl_top_share") + "; " + s("mnist-z2", "active_units", "{:.1f}"),
+            [
+                Comparison(
+                    f"cauchy top-latent KL share - {ONE_LATENT}",
+                    _op(lambda c: c - ONE_LATENT, share),
+                )
+            ],
+        )
+    )
+
+    cev = [v("cifar", p, "explained_variance") for p in priors]
+    csh = [v("cifar", p, "sharpness") for p in priors]
+    claims.append(
+        Claim(
+            6,
+            "CIFAR 12x12: Normal and Laplace reconstruct decently, Cauchy is blurrier",
+            f"explained variance >= {DECENT} (normal, laplace); sharpness ratio (cauchy lowest)",
+            s("cifar", "explained_variance") + "; " + s("cifar", "sharpness"),
+            [
+                Comparison(
+                    f"min(normal, laplace) explained variance - {DECENT}",
+                    _op(lambda a, b: min(a, b) - DECENT, cev[0], cev[1]),
+                ),
+                Comparison(
+                    "min(normal, laplace) - cauchy sharpness",
+                    _op(lambda a, b, c: min(a, b) - c, *csh),
+                ),
+            ],
+        )
+    )
+
+    gf = [v("cifar", p, "gabor_fraction") for p in priors]
+    claims.append(
+        Claim(
+            7,
+            "CIFAR 12x12: Cauchy patterns are sparse and Gabor-like, Normal and Laplace are not",
+            "fraction of active latents whose pattern a 2-D Gabor fits with R^2 >= 0.7",
+            s("cifar", "gabor_fraction") + "; " + s("cifar", "gabor_median_r2"),
+            [
+                Comparison(
+                    "cauchy - max(normal, laplace) Gabor fraction",
+                    _op(lambda a, b, c: c - max(a, b), *gf),
+                )
+            ],
+        )
+    )
+
+    claims.append(_claim_8(results, seeds, laplace))
+    return claims
+
+
+def _claim_8(results, seeds, laplace):
+    """Closed-form against sampled Normal-Laplace KL on the synthetic Laplace pair."""
+    runs = {}
+    for seed in seeds:
+        for role in ("main", "kl-pair"):
+            r = results.get(("synthetic", laplace, seed, role))
+            if r is not None:
+                runs[(seed, r.get("kl_path"))] = r
+
+    def get(seed, path, key):
+        r = runs.get((seed, path))
+        return None if r is None or r.get(key) is None else float(r[key])
+
+    ratio = [
+        _op(
+            lambda s, a: math.log10(s / a) if s > 0 and a > 0 else None,
+            [get(seed, "analytic", "grad_variance_sampled")],
+            [get(seed, "analytic", "grad_variance_analytic")],
+        )[0]
+        for seed in seeds
+    ]
+    iwae = [
+        _op(
+            lambda a, b: a - b,
+            [get(seed, "analytic", "test_iwae")],
+            [get(seed, "sampled", "test_iwae")],
+        )[0]
+        for seed in seeds
+    ]
+    kl_ratio = [
+        _op(
+            lambda s, a: math.log10(s / a) if s > 0 and a > 0 else None,
+            [get(seed, "analytic", "kl_grad_variance_sampled")],
+            [get(seed, "analytic", "kl_grad_variance_analytic")],
+        )[0]
+        for seed in seeds
+    ]
+    shown = [f"{x:.2f}" for x in ratio if x is not None]
+    kl_shown = [f"{x:.2f}" for x in kl_ratio if x is not None]
+    diffs = [f"{x:+.3f}" for x in iwae if x is not None]
+    return Claim(
+        8,
+        "(beyond the paper) the closed-form Normal-Laplace KL beats the sampled one",
+        "log10 of the gradient variance ratio sampled / closed form at the closed-form run's "
+        "weights; test IWAE of the closed-form run minus the sampled run (equal steps)",
+        f"log10 variance ratio per seed: {', '.join(shown) or 'n/a'} (of the KL term's "
+        f"gradient alone: {', '.join(kl_shown) or 'n/a'}); "
+        f"IWAE difference per seed: {', '.join(diffs) or 'n/a'}",
+        [Comparison("log10 gradient variance ratio", ratio), Comparison("IWAE difference", iwae)],
+    )

@@ -1,0 +1,250 @@
+"""The runs of the paper grid and their resumable execution.
+
+An experiment file (``training/configs/<name>.toml``) holds one table per
+preset (``paper``, ``library``) of `ExperimentConfig` fields, optional
+per-prior overrides (``[paper.priors.cauchy]``) and the reduced settings of a
+quick grid (``[paper.quick]``). The grid is every preset x experiment x prior
+x seed, plus claim 8's run of the experiment that names ``kl_pair_prior``: the
+same model trained with the other KL path (closed form vs sampled).
+
+Each run is ``experiment.run_variant`` in ``<out>/<preset>/seed<k>/``, so a
+finished run is kept and an interrupted one resumes from its last epoch; the
+extra numbers the claims need (``measures.extra_metrics``) are cached beside
+it in ``reproduce.json``. A run that fails (a NaN loss) is recorded in
+``<name>.failed.json`` and not retried with the same config, so one diverging
+setting cannot stall a grid that runs over several sittings.
+"""
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import tomllib
+
+from keras_svae import files
+from keras_svae.experiment import ExperimentConfig, run_variant
+from keras_svae.names import PAPER_PRIORS
+
+PRESETS = ("paper", "library")
+# What --quick changes in every run, beside each file's [<preset>.quick] table:
+# a small importance-sampled evaluation on the first few hundred test examples,
+# and no XLA (its compile time outweighs the gain on runs of a few hundred steps).
+QUICK = {"iwae_k": 50, "n_eval": 200, "max_test": 400, "jit_compile": False}
+EXTRA_FILE = "reproduce.json"
+
+
+@dataclasses.dataclass
+class Run:
+    """One cell of the grid: where it lives and the config that defines it."""
+
+    preset: str
+    experiment: str
+    title: str
+    seed: int
+    config: ExperimentConfig
+    folder: Path
+    role: str = "main"  # or "kl-pair": claim 8's other KL path
+
+    @property
+    def path(self):
+        return self.folder / self.config.name
+
+    @property
+    def label(self):
+        return f"{self.preset}/seed{self.seed}/{self.config.name}"
+
+
+def load_experiments(config_dir):
+    """``{name: parsed TOML}`` for every ``*.toml`` in ``config_dir``, sorted."""
+    paths = sorted(Path(config_dir).glob("*.toml"))
+    if not paths:
+        raise FileNotFoundError(f"No experiment files (*.toml) in {config_dir}.")
+    experiments = {}
+    for path in paths:
+        with open(path, "rb") as f:
+            spec = tomllib.load(f)
+        missing = [p for p in PRESETS if p not in spec]
+        if missing:
+            raise ValueError(f"{path} has no [{missing[0]}] table; every experiment needs both.")
+        experiments[path.stem] = spec
+    return experiments
+
+
+def _fields(table):
+    """The ExperimentConfig fields of a preset table (without sub-tables)."""
+    return {
+        k: (tuple(v) if isinstance(v, list) else v)
+        for k, v in table.items()
+        if not isinstance(v, dict)
+    }
+
+
+def experiment_config(spec, preset, prior, seed, quick=False, data_dir=None, **changes):
+    """The `ExperimentConfig` of one run from an experiment file's ``spec``."""
+    table = spec[preset]
+    fields = _fields(table)
+    fields.update(_fields(table.get("priors", {}).get(prior, {})))
+    if quick:
+        fields.update(QUICK)
+        fields.update(_fields(table.get("quick", {})))
+    if data_dir is not None and spec.get("data_subdir"):
+        fields["data_dir"] = str(Path(data_dir) / spec["data_subdir"])
+    fields.update(prior=prior, seed=seed, **changes)
+    return ExperimentConfig(**fields)
+
+
+def grid_runs(
+    experiments, out, presets=PRESETS, seeds=(0, 1, 2), quick=False, data_dir=None, overrides=None
+):
+    """Every run of the grid, in the order they train: by preset, seed, experiment,
+    prior. ``overrides`` (config fields) apply to every run, after ``quick``."""
+    overrides = dict(overrides or {})
+    runs = []
+    for preset in presets:
+        for seed in seeds:
+            folder = Path(out) / preset / f"seed{seed}"
+            for name, spec in experiments.items():
+                title = spec.get("title", name)
+                for prior in PAPER_PRIORS:
+                    config = experiment_config(
+                        spec, preset, prior, seed, quick, data_dir, **overrides
+                    )
+                    runs.append(Run(preset, name, title, seed, config, folder))
+                pair = spec.get("kl_pair_prior")
+                if pair:
+                    main = experiment_config(spec, preset, pair, seed, quick, data_dir, **overrides)
+                    other = "analytic" if main.kl == "sampled" else "sampled"
+                    changes = dict(overrides, kl=other, tag=f"kl-{other}")
+                    config = experiment_config(spec, preset, pair, seed, quick, data_dir, **changes)
+                    runs.append(Run(preset, name, title, seed, config, folder, role="kl-pair"))
+    return runs
+
+
+def _saved_config(config):
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def run_state(run):
+    """ "finished", "failed" (same config) or "todo"."""
+    metrics_path = run.path / "metrics.json"
+    if metrics_path.is_file() and (run.path / EXTRA_FILE).is_file():
+        try:
+            saved = json.loads(metrics_path.read_text()).get("config")
+        except ValueError:
+            saved = None
+        if saved == _saved_config(run.config):
+            return "finished"
+    failed = run.folder / f"{run.config.name}.failed.json"
+    if failed.is_file():
+        try:
+            if json.loads(failed.read_text()).get("config") == _saved_config(run.config):
+                return "failed"
+        except ValueError:
+            pass
+    return "todo"
+
+
+def load_result(run):
+    """The run's metrics merged with its extra numbers, or None (not finished)."""
+    if run_state(run) != "finished":
+        return None
+    metrics = json.loads((run.path / "metrics.json").read_text())
+    metrics.update(json.loads((run.path / EXTRA_FILE).read_text()))
+    return metrics
+
+
+# Training examples per data set where the config does not say (n_train).
+EXAMPLES = {"mnist": 60000, "cifar": 20000, "bsds": 20000}
+
+
+def run_work(run):
+    """A rough cost of a run for the time-left estimate: examples x epochs x the
+    network's hidden width, plus a fixed share for evaluation and figures."""
+    c = run.config
+    examples = EXAMPLES.get(c.data, c.n_train)
+    if c.recipe == "paper":  # 55,000 digits; data_batch_1's 10,000 centre crops
+        examples = {"mnist": 55000, "cifar": 10000}.get(c.data, examples)
+    examples = min(examples, c.max_train or examples)
+    width = 1.0 + (sum(c.encoder_units) + sum(c.decoder_units)) / 200.0
+    return examples * c.epochs * width / 1e5 + 1.0
+
+
+def progress_bar(done, total, width=30):
+    filled = int(width * done / max(total, 1))
+    return "[" + "=" * filled + ">" * (filled < width) + "." * max(width - filled - 1, 0) + "]"
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def summary_line(run, result):
+    """One line per finished run: its headline numbers."""
+    parts = [
+        f"IWAE {result['test_iwae']:.2f}",
+        f"MSE {result['mse']:.4g}",
+        f"active {result['active_units']}/{run.config.latent_dim}",
+    ]
+    for key, text in (
+        ("basis_recovery", "basis {:.2f}"),
+        ("knn_accuracy", "kNN {:.2f}"),
+        ("gabor_fraction", "Gabor {:.2f}"),
+        ("pattern_classes", "classes {}"),
+        ("sharpness", "sharpness {:.2f}"),
+    ):
+        if result.get(key) is not None:
+            parts.append(text.format(result[key]))
+    return f"{run.label}: " + ", ".join(parts) + f" ({result['train_seconds']:.0f} s training)"
+
+
+def run_grid(runs, out, verbose=2, say=print, estimate=None, measure=None, quick=False):
+    """Train and measure every run not finished yet; returns ``{label: state}``.
+
+    Prints a progress bar over the grid with an estimate of the time left (the
+    seconds per unit of `run_work` of the runs trained in this sitting, times
+    the work left; before the first run ends, ``estimate(run)`` seconds per run
+    if given), Keras' progress per run
+    (``verbose``) and one summary line per finished run. ``measure(run)``
+    computes the run's extra numbers (default: `measures.extra_metrics`, with
+    its ``quick`` evaluation when ``quick``).
+    """
+    from keras_svae.reproduce.measures import extra_metrics
+
+    measure = measure or (lambda run: extra_metrics(run, out, quick))
+    states = {run.label: run_state(run) for run in runs}
+    todo = [run for run in runs if states[run.label] == "todo"]
+    skipped = len(runs) - len(todo)
+    if skipped:
+        say(f"grid: {skipped} of {len(runs)} runs finished earlier (or failed), kept")
+    spent = []
+    for i, run in enumerate(todo):
+        if spent:
+            rate = sum(spent) / sum(run_work(r) for r in todo[:i])
+            seconds_left = rate * sum(run_work(r) for r in todo[i:])
+        else:
+            seconds_left = sum(estimate(r) for r in todo[i:]) if estimate else None
+        eta = f", about {_duration(seconds_left)} left" if seconds_left is not None else ""
+        done = skipped + i
+        say(f"grid {progress_bar(done, len(runs))} {done}/{len(runs)} runs{eta}; next {run.label}")
+        start = time.perf_counter()
+        try:
+            run_variant(run.config, run.folder, verbose=verbose, say=say)
+        except FloatingPointError as error:
+            files.write_json(
+                run.folder / f"{run.config.name}.failed.json",
+                {"config": _saved_config(run.config), "error": str(error)},
+            )
+            states[run.label] = "failed"
+            say(f"{run.label}: FAILED ({error})")
+            spent.append(time.perf_counter() - start)
+            continue
+        files.write_json(run.path / EXTRA_FILE, measure(run))
+        spent.append(time.perf_counter() - start)
+        states[run.label] = "finished"
+        say(summary_line(run, load_result(run)) + f", {_duration(spent[-1])} in all")
+    say(f"grid {progress_bar(len(runs), len(runs))} {len(runs)}/{len(runs)} runs done")
+    return states

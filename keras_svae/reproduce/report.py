@@ -1,0 +1,252 @@
+"""``report.md``: the grid's numbers, figures and claim verdicts in one page.
+
+Per preset: the settings each experiment ran with, a metrics table per data
+set (mean ± sd over seeds), the paper's figures side by side for the three
+priors (first seed) and the claims table with verdicts computed by
+`claims.evaluate_claims`. Figures are linked by paths relative to the report,
+so the output folder can be moved or committed as a whole.
+"""
+
+import datetime
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from keras_svae import files
+from keras_svae.names import PAPER_PRIORS
+from keras_svae.reproduce.claims import evaluate_claims
+from keras_svae.reproduce.grid import load_result, run_state
+
+FIGURES = (
+    ("reconstructions", "reconstructions.png"),
+    ("patterns", "patterns.png"),
+    ("latent spread", "latent_spread.png"),
+    ("latent grid", "latent_grid.png"),
+)
+SIZING = (
+    "Epochs were chosen so that the full grid (both presets, 3 seeds, 96 runs) fits about 3 "
+    "hours on 2 CPU cores, from per-epoch times measured on this project's shared 2-core "
+    "machine (MNIST MLP 500-500: about 15 s per epoch of 55,000 digits; synthetic and CIFAR "
+    "MLP 500-500: about 2 s per epoch of 10,000 examples). The paper trained 100 epochs (75 "
+    "for MNIST with 2 latents): the paper preset's MNIST runs are much shorter than its own."
+)
+# (header, key, format): a column appears when some run of the data set has it.
+COLUMNS = (
+    ("IWAE", "test_iwae", "{:.2f}"),
+    ("MSE", "mse", "{:.4g}"),
+    ("expl. var.", "explained_variance", "{:.3f}"),
+    ("test KL", "test_kl", "{:.2f}"),
+    ("active", "active_units", "{:.1f}"),
+    ("Hoyer", "hoyer_sparsity", "{:.2f}"),
+    ("top-latent KL share", "kl_top_share", "{:.2f}"),
+    ("basis recovery", "basis_recovery", "{:.3f}"),
+    ("kNN acc.", "knn_accuracy", "{:.3f}"),
+    ("sharpness", "sharpness", "{:.2f}"),
+    ("digit classes", "pattern_classes", "{:.1f}"),
+    ("Gabor fraction", "gabor_fraction", "{:.2f}"),
+    ("train s", "train_seconds", "{:.0f}"),
+)
+SETTINGS = (
+    "recipe",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "final_learning_rate",
+    "decoder",
+    "encoder_units",
+    "decoder_units",
+    "activation",
+    "decoder_activation",
+    "scale_activation",
+    "likelihood_scale",
+    "learn_likelihood_scale",
+    "kl_warmup_epochs",
+    "max_train",
+    "iwae_k",
+    "n_eval",
+)
+
+
+def collect(runs):
+    """``{preset: {(experiment, prior, seed, role): metrics}}`` of the finished runs."""
+    results = {}
+    for run in runs:
+        result = load_result(run)
+        if result is not None:
+            results.setdefault(run.preset, {})[
+                (run.experiment, run.config.prior, run.seed, run.role)
+            ] = result
+    return results
+
+
+def _mean_sd(values, fmt):
+    values = [float(v) for v in values if v is not None and np.isfinite(float(v))]
+    if not values:
+        return ""
+    text = fmt.format(np.mean(values))
+    return text + (f" ± {fmt.format(np.std(values, ddof=1))}" if len(values) > 1 else "")
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def metrics_table(results, experiment, seeds):
+    """Markdown lines: one row per prior (and claim 8's pair), mean ± sd over seeds."""
+    keys = sorted(
+        {(p, role) for (e, p, _, role) in results if e == experiment},
+        key=lambda k: (k[1] != "main", PAPER_PRIORS.index(k[0])),
+    )
+    per_row = {k: [results.get((experiment, k[0], s, k[1])) for s in seeds] for k in keys}
+    columns = [
+        c
+        for c in COLUMNS
+        if any(r and r.get(c[1]) is not None for rs in per_row.values() for r in rs)
+    ]
+    rows = []
+    for (prior, role), rs in per_row.items():
+        done = [r for r in rs if r is not None]
+        label = prior if role == "main" else f"{prior} ({done[0]['kl_path']} KL)"
+        kl = done[0].get("kl_path", "")
+        rows.append(
+            [label, kl, len(done)]
+            + [_mean_sd([r.get(key) for r in done], fmt) for _, key, fmt in columns]
+        )
+    return _table(["prior", "KL", "seeds", *(c[0] for c in columns)], rows)
+
+
+def figure_table(runs, preset, experiment, seed, out):
+    """Markdown lines: the figures of the three priors side by side."""
+    folders = {
+        r.config.prior: r.path
+        for r in runs
+        if r.preset == preset
+        and r.experiment == experiment
+        and r.seed == seed
+        and r.role == "main"
+        and run_state(r) == "finished"
+    }
+    rows = []
+    for title, name in FIGURES:
+        cells = []
+        for prior in PAPER_PRIORS:
+            path = folders.get(prior, Path("-")) / name
+            rel = os.path.relpath(path, out) if path.is_file() else None
+            cells.append(f"![{prior} {title}]({Path(rel).as_posix()})" if rel else "")
+        if any(cells):
+            rows.append([title, *cells])
+    return _table(["", *PAPER_PRIORS], rows) if rows else ["(no finished runs)"]
+
+
+def claims_table(claims):
+    rows = [
+        [
+            c.number,
+            c.claim,
+            c.metric,
+            c.numbers,
+            "; ".join(t.text() for t in c.tests),
+            f"**{c.verdict}**",
+        ]
+        for c in claims
+    ]
+    return _table(
+        ["#", "claim", "metric", "numbers (mean ± sd over seeds)", "tests", "verdict"], rows
+    )
+
+
+def settings_table(runs, preset):
+    seen, rows = set(), []
+    for run in runs:
+        if run.preset != preset or run.role != "main" or run.experiment in seen:
+            continue
+        seen.add(run.experiment)
+        c = run.config
+        rows.append([run.experiment] + [_setting(getattr(c, k)) for k in SETTINGS])
+    return _table(["experiment", *SETTINGS], rows)
+
+
+def _setting(value):
+    if isinstance(value, tuple):
+        return "-".join(str(v) for v in value) or "none"
+    return "" if value is None else str(value)
+
+
+def problems(runs):
+    """Failed runs and runs whose code collapsed (no active latent)."""
+    lines = []
+    for run in runs:
+        state = run_state(run)
+        if state == "failed":
+            lines.append(
+                f"- {run.label}: failed (NaN or Inf loss); see {run.config.name}.failed.json"
+            )
+        elif state == "finished":
+            result = load_result(run)
+            if result.get("active_units", 1) == 0:
+                lines.append(
+                    f"- {run.label}: collapsed (no active latent; test KL "
+                    f"{result['test_kl']:.2f} nats)"
+                )
+        else:
+            lines.append(f"- {run.label}: not run yet")
+    return lines or ["- none"]
+
+
+def write_report(runs, out, seeds, presets, command="", wall_seconds=None, quick=False):
+    """Write ``<out>/report.md`` (atomically) and return its path and the claims."""
+    out = Path(out)
+    results = collect(runs)
+    claims = {p: evaluate_claims(results.get(p, {}), seeds) for p in presets}
+    total = sum(r.get("train_seconds", 0) for rs in results.values() for r in rs.values())
+    lines = ["# A Sparse VAE, reproduced", ""]
+    lines += [
+        f"- command: `{command}`" if command else "- command: (library call)",
+        f"- grid: {'QUICK (reduced; numbers are not the paper-scale result)' if quick else 'full'}"
+        f", presets {', '.join(presets)}, seeds {', '.join(map(str, seeds))}, {len(runs)} runs",
+        f"- machine: {platform.platform()}, {os.cpu_count()} CPU cores, Python "
+        f"{platform.python_version()}",
+        f"- training time of the finished runs: {total / 60:.1f} min"
+        + (f"; wall time of this sitting: {wall_seconds / 60:.1f} min" if wall_seconds else ""),
+        f"- written {datetime.datetime.now().isoformat(timespec='seconds')}",
+        "",
+    ]
+    if len(seeds) < 2:
+        lines += [
+            "With one seed the spread over seeds is zero: each verdict is the sign of one "
+            "difference.",
+            "",
+        ]
+    lines += ["## Verdicts", ""]
+    rows = [
+        [c.number, c.claim] + [f"**{claims[p][i].verdict}**" for p in presets]
+        for i, c in enumerate(claims[presets[0]])
+    ]
+    lines += _table(["#", "claim", *presets], rows) + [""]
+    lines += [
+        "A verdict needs a mean per-seed margin larger than the standard deviation of the "
+        "margins over seeds; otherwise it is mixed. Untestable: runs missing or failed.",
+        "",
+        "## Runs that failed or collapsed",
+        "",
+        *problems(runs),
+        "",
+    ]
+    experiments = list(dict.fromkeys(r.experiment for r in runs))
+    titles = {r.experiment: r.title for r in runs}
+    for preset in presets:
+        lines += [f"## Preset `{preset}`", "", "### Settings", "", SIZING, ""]
+        lines += settings_table(runs, preset) + ["", "### Claims", ""]
+        lines += claims_table(claims[preset]) + [""]
+        for experiment in experiments:
+            lines += [f"### {titles[experiment]} ({preset})", ""]
+            lines += metrics_table(results.get(preset, {}), experiment, seeds) + [""]
+            lines += [f"Figures (seed {seeds[0]}):", ""]
+            lines += figure_table(runs, preset, experiment, seeds[0], out) + [""]
+    path = out / "report.md"
+    files.write_text(path, "\n".join(lines) + "\n")
+    return path, claims
