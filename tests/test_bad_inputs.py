@@ -724,3 +724,43 @@ def test_export_json_records_what_was_written(files):
     """The export the generate rows use is a real, complete one."""
     info = json.loads((files / "exported" / "export.json").read_text())
     assert info["latent_dim"] == 2 and "float32" in info["tflite"]
+
+
+# ------------------------------------- the sparse-coding family's options
+@pytest.mark.parametrize(
+    "kwargs, message",
+    rows(
+        (152, {"prior": "laplace", "posterior": "cauchy"}, r"KL is infinite"),
+        (
+            153,
+            {"prior": "laplace", "posterior": "spike_slab"},
+            r"cannot be paired with the Laplace prior",
+        ),
+        (154, {"prior": "student_t", "prior_df": 0.0}, r"prior_df \(the Student-t degrees"),
+        (155, {"prior": "spike_slab", "slab_probability": 1.5}, r"slab_probability"),
+        (156, {"posterior": "laplace", "threshold": -0.1}, r"threshold must be a finite number"),
+        (157, {"prior": "cauchy", "threshold": 0.1}, r"exact zeros for the 'normal' and"),
+        (158, {"posterior": "laplace", "threshold": 0.1, "objective": "iwae"}, r"needs log q"),
+        (159, {"objective": "mle"}, r"Unknown objective 'mle'"),
+        (160, {"scale_activation": "relu"}, r"Unknown scale_activation 'relu'"),
+        (161, {"activation": "swishy"}, r"activation must be None or the name of a Keras"),
+    ),
+)
+def test_family_options(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SparseVAE(latent_dim=2, data_shape=(4,), encoder_units=(8,), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    rows(
+        (162, ["--posterior", "cauchy"], r"error: The cauchy posterior cannot be paired"),
+        (163, ["--prior", "student_t", "--prior-df", "0"], r"error: prior_df \(the Student-t"),
+        (164, ["--prior", "cauchy", "--threshold", "0.1"], r"error: threshold= gives exact"),
+        (165, ["--strategy", "multi-worker"], r"error: --strategy multi-worker needs the cluster"),
+        (166, ["--checkpoint-steps", "0"], r"argument --checkpoint-steps: must be an integer >= 1"),
+    ),
+)
+def test_train_command_line_family_and_scale(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert_cli_error(train_main, [*FAST, "--out", str(tmp_path / "runs"), *argv], capsys, message)
