@@ -81,6 +81,15 @@ def test_tiny_grid_writes_a_complete_report(shared_data, tmp_path):
     assert any("latent_spread.png" in f for f in figures)
     missing = [f for f in figures if not (tmp_path / f).is_file()]
     assert not missing
+    # Published for committing: the copy's links resolve beside it, without the runs.
+    from keras_svae.reproduce import publish_report
+
+    size = publish_report(tmp_path / "report.md", tmp_path / "docs" / "paper-report.md")
+    published = (tmp_path / "docs" / "paper-report.md").read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", published)
+    assert len(links) == len(figures) and all(link.startswith("paper-report/") for link in links)
+    assert all((tmp_path / "docs" / link).is_file() for link in links)
+    assert size == sum((tmp_path / "docs" / link).stat().st_size for link in set(links))
 
 
 def _results(values):

@@ -24,6 +24,11 @@ def parse(argv):
     parser.add_argument("--out", default="runs/paper", help="output folder (report.md goes here)")
     parser.add_argument("--preset", default="both", choices=("paper", "library", "both"))
     parser.add_argument(
+        "--publish",
+        default=None,
+        help="also copy the report and its figures here, e.g. docs/paper-report.md",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="one seed, few epochs, data subsets, small evaluation"
     )
     parser.add_argument(
@@ -49,7 +54,13 @@ def parse(argv):
 def main(argv=None):
     args = parse(argv)
     from keras_svae import quiet  # noqa: F401  (TensorFlow's start-up lines obey the log level)
-    from keras_svae.reproduce import grid_runs, load_experiments, run_grid, write_report
+    from keras_svae.reproduce import (
+        grid_runs,
+        load_experiments,
+        publish_report,
+        run_grid,
+        write_report,
+    )
 
     presets = ("paper", "library") if args.preset == "both" else (args.preset,)
     seeds = tuple(range(args.seeds or (1 if args.quick else 3)))
@@ -81,6 +92,9 @@ def main(argv=None):
     for preset in presets:
         print(f"{preset}: " + ", ".join(f"{c.number} {c.verdict}" for c in claims[preset]))
     print(f"report: {path} ({(time.perf_counter() - start) / 60:.1f} min)")
+    if args.publish:
+        size = publish_report(path, args.publish)
+        print(f"published: {args.publish} (figures {size / 1e6:.1f} MB)")
     return 0
 
 

@@ -14,7 +14,7 @@ from keras_svae.reproduce.grid import (
     run_grid,
     run_state,
 )
-from keras_svae.reproduce.report import write_report
+from keras_svae.reproduce.report import publish_report, write_report
 
 __all__ = [
     "PRESETS",
@@ -30,5 +30,6 @@ __all__ = [
     "load_result",
     "run_grid",
     "run_state",
+    "publish_report",
     "write_report",
 ]

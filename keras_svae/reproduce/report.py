@@ -10,6 +10,7 @@ so the output folder can be moved or committed as a whole.
 import datetime
 import os
 import platform
+import re
 from pathlib import Path
 
 import numpy as np
@@ -250,3 +251,24 @@ def write_report(runs, out, seeds, presets, command="", wall_seconds=None, quick
     path = out / "report.md"
     files.write_text(path, "\n".join(lines) + "\n")
     return path, claims
+
+
+def publish_report(report, target):
+    """Copy ``report`` (a report.md) to ``target`` (e.g. docs/paper-report.md)
+    with the figures it links, so the copy can be committed without the runs:
+    each figure goes to ``<target without .md>/<its path in the report>`` and
+    the links are rewritten to match. Returns the figures' total bytes."""
+    report, target = Path(report), Path(target)
+    text = report.read_text()
+    folder = target.with_suffix("")
+    size = 0
+    for link in sorted(set(re.findall(r"\]\(([^)]+\.png)\)", text))):
+        source = report.parent / link
+        if not source.is_file():
+            raise FileNotFoundError(f"{report} links {link}, which does not exist.")
+        data = source.read_bytes()
+        files.write_bytes(folder / link, data)
+        size += len(data)
+        text = text.replace(f"]({link})", f"]({folder.name}/{link})")
+    files.write_text(target, text)
+    return size
