@@ -147,6 +147,9 @@ def draw_latents(q, n_samples, seed, layout=None):
     """
     family = getattr(q, "distribution", None)
     if type(family) not in LOCATION_SCALE:  # e.g. spike-and-slab: each replica draws its own
+        if layout is not None and layout.replicas > 1:  # from its own seed, not a copy
+            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+            seed = tf.random.experimental.stateless_fold_in(seed, replica)
         return q.sample(n_samples, seed=seed)
     loc, scale = family.loc, family.scale
     size = tf.shape(loc)[0]

@@ -239,6 +239,11 @@ class SparseCoding(keras.Model):
                 "SparseCoding learns from x alone and takes no labels (y). Drop y; for a "
                 "tf.data dataset of (x, label) pairs, pass dataset.map(lambda x, label: x)."
             )
+        if kwargs.get("sample_weight") is not None or kwargs.get("class_weight") is not None:
+            raise ValueError(
+                "SparseCoding weighs every example equally: sample_weight and class_weight "
+                "are not supported. Repeat or subsample examples instead."
+            )
         if not self.built:
             if isinstance(x, tf.data.Dataset):
                 spec = x.element_spec

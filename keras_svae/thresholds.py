@@ -156,6 +156,9 @@ class Thresholded(tfd.Distribution):
         return self.threshold_samples(self._distribution.sample(n, seed=seed))
 
     def _mode(self):
+        # The thresholded location sign(mu) max(|mu| - lambda, 0) (the code
+        # Fallah and Rozell infer), not the argmax of the distribution: where
+        # P(z = 0) > 1/2 that is 0, elsewhere the draws centre on mu itself.
         loc = tf.convert_to_tensor(self._inner.loc)
         return soft_threshold(loc, self._threshold)
 

@@ -114,3 +114,28 @@ def test_checkpoint_steps_save_inside_an_epoch(tmp_path):
     # checkpoints would still say epoch 1, batch 0).
     assert seen and seen[0]["epoch"] == 1 and 5 <= seen[0]["batch"] <= 7, seen
     assert (tmp_path / "synthetic-laplace-z10" / "metrics.json").is_file()
+
+
+def test_a_run_restored_after_its_last_epoch_keeps_its_weights(tmp_path):
+    """Killed between the last epoch's checkpoint and the end of fit, a rerun
+    restores the finished weights and trains no epoch (not an error)."""
+    import keras
+
+    from keras_svae import SparseVAE
+
+    x = np.random.default_rng(0).normal(size=(200, 9)).astype("float32")
+
+    def model():
+        vae = SparseVAE(latent_dim=2, decoder="linear", encoder_units=(8,), seed=0, data_shape=(9,))
+        vae.compile()
+        return vae
+
+    first = model()
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path), delete_checkpoint=False)
+    first.fit(x, epochs=2, batch_size=50, verbose=0, callbacks=[backup])
+    second = model()
+    history = second.fit(x, epochs=2, batch_size=50, verbose=0,
+                         callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path))])  # fmt: skip
+    assert history.history == {}  # nothing left to train
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -51,7 +51,7 @@ def _log_weights(model, x, q, z):
     """log p(x given z) + log p(z) - log q(z given x) for z [s, batch, latent]: [s, batch]."""
     data_shape = tuple(model.data_shape)
     samples = tf.shape(z)[0]
-    outputs = model.decoder(tf.reshape(z, [-1, model.latent_dim]))
+    outputs = tf.cast(model.decoder(tf.reshape(z, [-1, model.latent_dim])), tf.float32)
     outputs = tf.reshape(outputs, [samples, -1, *data_shape])
     log_likelihood = model.likelihood.log_prob(x, outputs, len(data_shape))
     return log_likelihood + model.prior.log_prob(z) - q.log_prob(z)
@@ -103,10 +103,10 @@ def elbo(model, x, weights=None, n_samples=1, batch_size=1000, seed=None):
 
     @tf.function(input_signature=[_input_spec(model), tf.TensorSpec([2], tf.int32)])
     def per_example(batch, batch_seed):
-        batch = tf.cast(batch, model.compute_dtype)
+        batch = tf.cast(batch, tf.float32)  # log-probabilities in float32
         q = proposal(model, batch)
         z = q.sample(n_samples, seed=batch_seed)
-        outputs = model.decoder(tf.reshape(z, [-1, model.latent_dim]))
+        outputs = tf.cast(model.decoder(tf.reshape(z, [-1, model.latent_dim])), tf.float32)
         outputs = tf.reshape(outputs, [n_samples, -1, *model.data_shape])
         log_likelihood = tf.reduce_mean(
             model.likelihood.log_prob(batch, outputs, event_ndims), axis=0
@@ -212,7 +212,7 @@ def _iwae_function(model, chunk_size):
         ]
     )
     def log_mean_weight(batch, batch_seed, k):
-        batch = tf.cast(batch, model.compute_dtype)
+        batch = tf.cast(batch, tf.float32)  # log-probabilities in float32
         q = proposal(model, batch)
         n_chunks = (k + chunk_size - 1) // chunk_size
         offsets = tf.range(chunk_size)

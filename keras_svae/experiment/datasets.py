@@ -90,7 +90,9 @@ def load_experiment_data(config):
     in the paper author's notebooks and the likelihood is Gaussian with the
     fixed scale sqrt(lam / 2) of its loss "squared error + lam * KL"
     (``PAPER_LAMBDA``). ``config.likelihood*`` fields override either;
-    ``max_train`` / ``max_test`` keep the first examples.
+    ``max_train`` / ``max_test`` keep the first examples (photographs,
+    ``bsds``: ``max_train`` lowers the random patches per training photograph
+    to ceil(max_train / photographs), so every photograph still contributes).
     """
     data = _load(config)
     if config.max_test is not None:
@@ -254,7 +256,12 @@ def _load(config):
         else:
             files = _photographs(config)
             held_out = max(1, len(files) // 10)
-            train, info = loaders.load_image_patches(files[:-held_out], **patch_options)
+            per_image = {}  # max_train: fewer random patches per photograph, all photographs
+            if config.max_train is not None:
+                per_image["patches_per_image"] = -(-config.max_train // (len(files) - held_out))
+            train, info = loaders.load_image_patches(
+                files[:-held_out], **patch_options, **per_image
+            )
             test = loaders.load_image_patches(
                 files[-held_out:], with_labels=True, shuffle=False, preprocessing_from=info,
                 **patch_options,

@@ -24,6 +24,7 @@ import tomllib
 
 from keras_svae import files
 from keras_svae.experiment import ExperimentConfig, run_variant
+from keras_svae.experiment.run import finished_metrics
 from keras_svae.names import PAPER_PRIORS
 
 PRESETS = ("paper", "library")
@@ -127,14 +128,9 @@ def _saved_config(config):
 
 def run_state(run):
     """ "finished", "failed" (same config) or "todo"."""
-    metrics_path = run.path / "metrics.json"
-    if metrics_path.is_file() and (run.path / EXTRA_FILE).is_file():
-        try:
-            saved = json.loads(metrics_path.read_text()).get("config")
-        except ValueError:
-            saved = None
-        if saved == _saved_config(run.config):
-            return "finished"
+    # The same test as run_variant's (fields added since count as defaults).
+    if (run.path / EXTRA_FILE).is_file() and finished_metrics(run.config, run.folder):
+        return "finished"
     failed = run.folder / f"{run.config.name}.failed.json"
     if failed.is_file():
         try:

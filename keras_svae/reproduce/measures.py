@@ -46,9 +46,9 @@ def sharpness_ratio(x, reconstructions, image_shape):
 
 def top_latent_share(kl_per_latent):
     """Fraction of the total KL carried by the most informative latent (1: one
-    latent carries the whole code)."""
+    latent carries the whole code; 0: a collapsed model, no latent carries any)."""
     kl = np.maximum(np.asarray(kl_per_latent, dtype=np.float64), 0.0)
-    return float(kl.max() / kl.sum()) if kl.sum() > 0 else float("nan")
+    return float(kl.max() / kl.sum()) if kl.sum() > 0 else 0.0
 
 
 def digit_classifier(out, mnist_dir=None, n_train=10000):

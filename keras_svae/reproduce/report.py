@@ -82,7 +82,10 @@ def collect(runs):
     return results
 
 
-def _mean_sd(values, fmt):
+def mean_sd(values, fmt):
+    """``"mean ± sd"`` of the finite numbers among ``values`` (None and NaN are
+    left out), each formatted with ``fmt``; the mean alone for one value, ""
+    for none. The sd is the sample standard deviation (ddof=1)."""
     values = [float(v) for v in values if v is not None and np.isfinite(float(v))]
     if not values:
         return ""
@@ -90,7 +93,8 @@ def _mean_sd(values, fmt):
     return text + (f" ± {fmt.format(np.std(values, ddof=1))}" if len(values) > 1 else "")
 
 
-def _table(header, rows):
+def markdown_table(header, rows):
+    """A Markdown table as a list of lines: ``header`` cells, then one line per row."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return lines
@@ -115,9 +119,9 @@ def metrics_table(results, experiment, seeds):
         kl = done[0].get("kl_path", "")
         rows.append(
             [label, kl, len(done)]
-            + [_mean_sd([r.get(key) for r in done], fmt) for _, key, fmt in columns]
+            + [mean_sd([r.get(key) for r in done], fmt) for _, key, fmt in columns]
         )
-    return _table(["prior", "KL", "seeds", *(c[0] for c in columns)], rows)
+    return markdown_table(["prior", "KL", "seeds", *(c[0] for c in columns)], rows)
 
 
 def figure_table(runs, preset, experiment, seed, out):
@@ -140,7 +144,7 @@ def figure_table(runs, preset, experiment, seed, out):
             cells.append(f"![{prior} {title}]({Path(rel).as_posix()})" if rel else "")
         if any(cells):
             rows.append([title, *cells])
-    return _table(["", *PAPER_PRIORS], rows) if rows else ["(no finished runs)"]
+    return markdown_table(["", *PAPER_PRIORS], rows) if rows else ["(no finished runs)"]
 
 
 def claims_table(claims):
@@ -155,7 +159,7 @@ def claims_table(claims):
         ]
         for c in claims
     ]
-    return _table(
+    return markdown_table(
         ["#", "claim", "metric", "numbers (mean ± sd over seeds)", "tests", "verdict"], rows
     )
 
@@ -168,7 +172,7 @@ def settings_table(runs, preset):
         seen.add(run.experiment)
         c = run.config
         rows.append([run.experiment] + [_setting(getattr(c, k)) for k in SETTINGS])
-    return _table(["experiment", *SETTINGS], rows)
+    return markdown_table(["experiment", *SETTINGS], rows)
 
 
 def _setting(value):
@@ -227,7 +231,7 @@ def write_report(runs, out, seeds, presets, command="", wall_seconds=None, quick
         [c.number, c.claim] + [f"**{claims[p][i].verdict}**" for p in presets]
         for i, c in enumerate(claims[presets[0]])
     ]
-    lines += _table(["#", "claim", *presets], rows) + [""]
+    lines += markdown_table(["#", "claim", *presets], rows) + [""]
     lines += [
         "A verdict needs a mean per-seed margin larger than the standard deviation of the "
         "margins over seeds; otherwise it is mixed. Untestable: runs missing or failed.",

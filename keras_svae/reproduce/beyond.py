@@ -1,0 +1,307 @@
+"""Beyond the paper: the sparse-coding family of priors and posteriors, compared.
+
+Nine prior/posterior pairings (`PAIRINGS`) and the classic baseline,
+Olshausen-Field sparse coding with FISTA codes (`SparseCoding`), are trained
+on three data sets (`DATASETS`: whitened natural-image patches, CIFAR-10 12x12
+patches with the library recipe, synthetic 5x5 patches with known bases) and
+measured the same way. Each VAE run is ``experiment.run_variant`` in
+``<out>/<data>/seed<k>/``, so a finished run is kept and an interrupted one
+resumes from its last epoch; the extra numbers (`extra_metrics`) are cached
+beside it in ``beyond.json``. The FISTA baseline has its own small runner
+(`run_fista`): skipped when its ``metrics.json`` holds the same settings,
+written atomically. ``report.md`` has one table per data set (mean ± sd over
+seeds), the patterns of every pairing and, per metric, which pairing is best
+when its margin over the second is larger than the spread over seeds
+(`beyond_report`).
+"""
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from keras_svae import evaluation, files, plots
+from keras_svae.experiment import ExperimentConfig, load_experiment_data, run_variant
+from keras_svae.reproduce.grid import progress_bar
+from keras_svae.reproduce.measures import QUICK_GABOR
+
+EXTRA_FILE = "beyond.json"
+FISTA = "fista"
+# (key, label, ExperimentConfig fields). Student-t's df 3 is its default.
+PAIRINGS = (
+    ("normal", "normal / normal", dict(prior="normal")),
+    ("laplace", "laplace / normal (paper)", dict(prior="laplace")),
+    ("cauchy", "cauchy / cauchy (paper)", dict(prior="cauchy")),
+    ("laplace-laplace", "laplace / laplace", dict(prior="laplace", posterior="laplace")),
+    ("laplace-learned", "laplace / laplace, learned threshold",
+     dict(prior="laplace", posterior="laplace", threshold="learned")),
+    ("spike_slab", "spike-slab / spike-slab", dict(prior="spike_slab")),
+    ("student_t", "student-t (df 3) / normal", dict(prior="student_t", prior_df=3.0)),
+    ("horseshoe", "horseshoe / normal", dict(prior="horseshoe")),
+    ("laplace-iwae5", "laplace / normal, IWAE k=5",
+     dict(prior="laplace", objective="iwae", n_samples=5)),
+)  # fmt: skip
+LABELS = {key: label for key, label, _ in PAIRINGS} | {FISTA: "FISTA sparse coding (L1)"}
+# Patches: 25 latents, a FIXED noise scale 0.5 and KL warm-up (a learned scale
+# collapses to noise, DESIGN.md); CIFAR uses training/configs/cifar.toml's
+# [library] recipe (a test checks the fields match). Epochs: the full
+# comparison (3 seeds) fits about 65 min on 2 cores (see SIZING).
+DATASETS = {
+    "bsds": ("Natural-image patches (BSDS300, 12x12, ZCA-whitened), 25 latents", "bsds300/train",
+             dict(data="bsds", latent_dim=25, whiten="zca", learn_likelihood_scale=False,
+                  likelihood_scale=0.5, kl_warmup_epochs=3, epochs=25, iwae_k=500, n_eval=500)),
+    "cifar": ("CIFAR-10 12x12 patches (mean-removed, unit std, not whitened), 25 latents",
+              "cifar10", dict(data="cifar", latent_dim=25, whiten="none",
+                              learn_likelihood_scale=False, likelihood_scale=0.5,
+                              kl_warmup_epochs=3, epochs=25, iwae_k=500, n_eval=500)),
+    "synthetic": ("Synthetic 5x5 patches (5 known bases + noise), 10 latents", None,
+                  dict(data="synthetic", latent_dim=10)),
+}  # fmt: skip
+QUICK = {"max_train": 3000, "max_test": 400, "iwae_k": 50, "n_eval": 200, "kl_warmup_epochs": 1,
+         "jit_compile": False}  # fmt: skip
+QUICK_EPOCHS = {"bsds": 2, "cifar": 2, "synthetic": 10}
+# FISTA: the MAP counterpart of the Laplace(0, 1) prior under the same fixed
+# noise sigma is l1 = sigma^2 (0.25 for patches, 0.01 for synthetic).
+FISTA_SETTINGS = {"n_iter": 100, "learning_rate": 1e-2}
+NEAR_ZERO = 0.1  # in standard deviations of each latent's code
+
+
+@dataclasses.dataclass
+class Run:
+    """One cell: a pairing (or FISTA) on a data set with a seed."""
+
+    data: str
+    pairing: str
+    seed: int
+    config: ExperimentConfig
+    folder: Path
+    fista: dict | None = None  # the FISTA settings; None for a VAE run
+
+    @property
+    def name(self):
+        c = self.config
+        return f"{c.data}-{FISTA}-z{c.latent_dim}" if self.fista else c.name
+
+    @property
+    def path(self):
+        return self.folder / self.name
+
+    @property
+    def label(self):
+        return f"{self.data}/seed{self.seed}/{self.name}"
+
+
+def comparison_runs(out, seeds=(0, 1, 2), quick=False, data_dir=None, datasets=None,
+                    pairings=None, overrides=None):  # fmt: skip
+    """Every run in training order (seed, data set, pairing, FISTA last).
+    ``overrides`` (config fields, after ``quick``) apply to every run;
+    ``datasets`` / ``pairings`` pick subsets by key."""
+    runs = []
+    for seed in seeds:
+        for data in datasets or DATASETS:
+            _, subdir, fields = DATASETS[data]
+            fields = dict(fields, seed=seed)
+            if quick:
+                fields.update(QUICK, epochs=QUICK_EPOCHS[data])
+            if subdir:
+                if data_dir is None and data == "bsds":
+                    raise ValueError("the bsds patches need --data-dir (with bsds300/train).")
+                if data_dir is not None:
+                    fields["data_dir"] = str(Path(data_dir) / subdir)
+            fields.update(overrides or {})
+            folder = Path(out) / data / f"seed{seed}"
+            for key, _, changes in PAIRINGS:
+                if pairings is None or key in pairings:
+                    runs.append(Run(data, key, seed, ExperimentConfig(**fields, **changes), folder))
+            config = ExperimentConfig(**fields)
+            scale = config.likelihood_scale or config.noise_std
+            fista = dict(FISTA_SETTINGS, l1=scale**2, epochs=config.epochs)
+            runs.append(Run(data, FISTA, seed, config, folder, fista))
+    return runs
+
+
+def _saved(run):
+    return json.loads(json.dumps({"config": dataclasses.asdict(run.config), "fista": run.fista}))
+
+
+def run_state(run):
+    """ "finished", "failed" (same settings) or "todo"."""
+    metrics, extra = run.path / "metrics.json", run.path / EXTRA_FILE
+    if metrics.is_file() and (run.fista or extra.is_file()):
+        try:
+            saved = json.loads(metrics.read_text())
+        except ValueError:
+            saved = {}
+        if {"config": saved.get("config"), "fista": saved.get("fista")} == _saved(run):
+            return "finished"
+    failed = run.folder / f"{run.name}.failed.json"
+    if failed.is_file():
+        try:
+            if json.loads(failed.read_text()).get("settings") == _saved(run):
+                return "failed"
+        except ValueError:
+            pass
+    return "todo"
+
+
+def load_result(run):
+    """The run's metrics with its extra numbers, or None (not finished)."""
+    if run_state(run) != "finished":
+        return None
+    result = json.loads((run.path / "metrics.json").read_text())
+    if not run.fista:
+        result.update(json.loads((run.path / EXTRA_FILE).read_text()))
+    return result
+
+
+_DATA = {}
+
+
+def cached_data(config):
+    """`load_experiment_data` for ``config``, reused for runs that differ only in
+    the model (the pairings of one data set and seed); one data set is kept."""
+    fields = dataclasses.asdict(config)
+    for key in ("prior", "posterior", "prior_df", "slab_probability", "threshold", "objective",
+                "n_samples", "kl", "tag"):  # fmt: skip
+        fields.pop(key)
+    key = json.dumps(fields, sort_keys=True, default=str)
+    if key not in _DATA:
+        _DATA.clear()
+        keras.utils.set_random_seed(config.seed)
+        _DATA[key] = load_experiment_data(config)
+    return _DATA[key]
+
+
+def code_metrics(model, data, quick=False):
+    """Sparsity of the codes ``encode(x).mode()`` on the test patches (exact
+    zeros; fraction within ``NEAR_ZERO`` standard deviations of 0, each latent
+    standardised so models with different code scales compare), active units
+    and, for image patches, the Gabor-likeness of the active latents' patterns."""
+    x = data.x_test
+    codes = evaluation.codes(model, x)
+    std = codes.std(axis=0)
+    standard = codes / np.where(std > 0, std, 1.0)
+    result = {
+        "zero_rate": float(evaluation.l0_curve(codes, [0.0])[0]),
+        "near_zero": float(evaluation.l0_curve(standard, [NEAR_ZERO])[0]),
+        "active_units": evaluation.active_units(codes),
+    }
+    if data.true_bases is None:  # image patches
+        patterns = data.for_display(evaluation.latent_patterns(model), difference=True)
+        fit = evaluation.gabor_likeness(
+            np.reshape(patterns, (len(patterns), 12, 12)), (12, 12),
+            active=evaluation.active_latents(codes), **(QUICK_GABOR if quick else {}),
+        )  # fmt: skip
+        result.update(gabor_fraction=fit["fraction"], gabor_median_r2=fit["median_r2"])
+    return result
+
+
+def extra_metrics(run, quick=False):
+    """The numbers of a finished VAE run that ``run_variant`` does not write."""
+    model = keras.models.load_model(run.path / "model.keras")
+    return code_metrics(model, cached_data(run.config), quick)
+
+
+def run_fista(run, verbose=0, quick=False):
+    """Train and measure the FISTA baseline of ``run`` and write its folder
+    (metrics.json, patterns.png, model.keras) atomically; a finished run with
+    the same settings is kept. Returns its metrics."""
+    from keras_svae.sparse_coding import SparseCoding
+
+    if run_state(run) == "finished":
+        return load_result(run)
+    config, settings = run.config, run.fista
+    data = cached_data(config)
+    keras.utils.set_random_seed(config.seed)
+    model = SparseCoding(config.latent_dim, l1=settings["l1"], n_iter=settings["n_iter"],
+                         data_shape=data.x_test.shape[1:], seed=config.seed)  # fmt: skip
+    model.compile(keras.optimizers.Adam(settings["learning_rate"]), steps_per_execution=32)
+    options = {"batch_size": config.batch_size} if data.info is None else {"shuffle": False}
+    start = time.perf_counter()
+    history = model.fit(data.train, epochs=settings["epochs"], verbose=verbose, **options)
+    seconds = time.perf_counter() - start
+    if not np.all(np.isfinite(history.history["loss"])):
+        raise FloatingPointError(f"{run.name}: the FISTA training loss became NaN or Inf.")
+    x = data.x_test
+    reconstructions = evaluation.batched(model.reconstruct, x)
+    metrics = {
+        "mse": float(np.mean((reconstructions - x) ** 2)),
+        "explained_variance": evaluation.explained_variance(x, reconstructions),
+        **code_metrics(model, data, quick),
+        "train_seconds": seconds,
+        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+    }
+    patterns = evaluation.latent_patterns(model)
+    if data.true_bases is not None:
+        match = evaluation.basis_recovery(patterns, data.true_bases)
+        metrics.update(basis_recovery=float(match.score),
+                       basis_recovery_min=float(np.min(match.cosine)))  # fmt: skip
+    order = np.argsort(-evaluation.codes(model, x).var(axis=0))
+    bases = data.true_bases
+    with files.atomic_path(run.path, directory=True) as work:
+        model.save(work / "model.keras")
+        plots.plot_patterns(
+            data.for_display(patterns, difference=True), order=order, title=run.name,
+            path=work / "patterns.png",
+            true_bases=None if bases is None else bases.reshape(len(bases), *patterns.shape[1:]),
+        )  # fmt: skip
+        files.write_json(work / "metrics.json", {**metrics, **_saved(run)})
+    return load_result(run)
+
+
+def _duration(seconds):
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def estimated_seconds(run, quick=False):
+    """A run's wall time on 2 cores from the measurements in `SIZING`: a fixed
+    part (data, evaluation, figures, Gabor fits) plus its epochs."""
+    c = run.config
+    if c.data == "synthetic":
+        return 4.0 if quick else (6.0 if run.fista else 12.0 + 3.0 * (c.objective == "iwae"))
+    fixed = (6.0 if quick else 22.0) - 2.0 * bool(run.fista)
+    per_epoch = 1.2 if run.fista else (2.0 if c.objective == "iwae" else 1.5)
+    return fixed + c.epochs * per_epoch * min(1.0, (c.max_train or 20000) / 20000)
+
+
+def run_comparison(runs, verbose=0, say=print, quick=False):
+    """Train and measure every run not finished yet; returns ``{label: state}``.
+    A run whose loss becomes NaN or Inf is recorded (``<name>.failed.json``)
+    and not retried with the same settings. Prints a progress bar with an
+    estimate of the time left and one line per finished run."""
+    states = {run.label: run_state(run) for run in runs}
+    todo = [run for run in runs if states[run.label] == "todo"]
+    if len(todo) < len(runs):
+        kept = len(runs) - len(todo)
+        say(f"beyond: {kept} of {len(runs)} runs finished earlier (or failed), kept")
+    start = time.perf_counter()
+    for i, run in enumerate(todo):
+        done = len(runs) - len(todo) + i
+        estimates = [estimated_seconds(r, quick) for r in todo]
+        rate = (time.perf_counter() - start) / sum(estimates[:i]) if i else 1.0
+        eta = f"about {_duration(rate * sum(estimates[i:]))} left"
+        say(f"beyond {progress_bar(done, len(runs))} {done}/{len(runs)} runs, {eta}; "
+            f"next {run.label}")  # fmt: skip
+        began = time.perf_counter()
+        try:
+            if run.fista:
+                run_fista(run, verbose, quick)
+            else:
+                run_variant(run.config, run.folder, verbose=verbose, say=say)
+                if not (run.path / EXTRA_FILE).is_file():
+                    files.write_json(run.path / EXTRA_FILE, extra_metrics(run, quick))
+        except FloatingPointError as error:
+            files.write_json(run.folder / f"{run.name}.failed.json",
+                             {"settings": _saved(run), "error": str(error)})  # fmt: skip
+            states[run.label] = "failed"
+            say(f"{run.label}: FAILED ({error})")
+            continue
+        states[run.label] = "finished"
+        r = load_result(run)
+        iwae = f"IWAE {r['test_iwae']:.2f}, " if "test_iwae" in r else ""
+        say(f"{run.label}: {iwae}MSE {r['mse']:.4g}, zeros {r['zero_rate']:.2f}, active "
+            f"{r['active_units']}, {_duration(time.perf_counter() - began)}")  # fmt: skip
+    return states

@@ -1,0 +1,100 @@
+"""Beyond the paper: a tiny comparison through the real code path writes a
+complete report and a rerun keeps every finished run; the per-metric summary
+follows the numbers; the CIFAR recipe is the one the cifar config uses."""
+
+import re
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from keras_svae.reproduce.beyond import DATASETS, FISTA, LABELS
+from keras_svae.reproduce.beyond_report import best_summary
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = dict(epochs=1, max_train=300, max_test=200, iwae_k=10, n_eval=50, kl_warmup_epochs=0)
+PAIRINGS = ("normal", "laplace-learned")
+
+
+def test_summary_names_the_best_only_when_the_margin_beats_the_spread():
+    a, b, c = {0: 1.0, 1: 1.1, 2: 0.9}, {0: 0.5, 1: 0.6, 2: 0.4}, {0: 0.0, 1: 0.1, 2: 0.2}
+    assert best_summary({"A": a, "B": b, "C": c}, higher=True).startswith("best: A (")
+    assert best_summary({"A": a, "B": b, "C": c}, higher=False).startswith("best: C (")
+    # B now beats A on average, but the per-seed margin flips sign: no clear best.
+    noisy = {0: 2.5, 1: 0.2, 2: 1.5}
+    summary = best_summary({"A": a, "B": noisy, "C": c}, higher=True)
+    assert summary.startswith("no clear best (B vs A: ")
+    # The same mean margin with a small spread: clear again.
+    steady = {0: 1.4, 1: 1.5, 2: 1.3}
+    assert best_summary({"A": a, "B": steady, "C": c}, higher=True).startswith("best: B (")
+    # Ties, missing numbers and single rows give no best.
+    assert best_summary({"A": a, "B": dict(a)}, higher=True).startswith("no clear best")
+    assert best_summary({"A": a, "B": {0: None, 1: float("nan")}}, True).startswith("no clear")
+    # One seed: the sign of the one difference decides.
+    assert best_summary({"A": {0: 1.0}, "B": {0: 2.0}}, higher=True).startswith("best: B")
+
+
+def test_cifar_uses_the_cifar_configs_library_recipe():
+    with open(REPO / "training" / "configs" / "cifar.toml", "rb") as f:
+        library = tomllib.load(f)["library"]
+    fields = DATASETS["cifar"][2]
+    differ = {k: (v, fields.get(k)) for k, v in library.items()
+              if not isinstance(v, dict) and k != "epochs" and fields.get(k) != v}  # fmt: skip
+    assert not differ
+
+
+def test_tiny_comparison_writes_a_complete_report_and_a_rerun_keeps_it(
+    shared_data, tmp_path, monkeypatch
+):
+    from keras_svae.reproduce import beyond, publish_report
+    from keras_svae.reproduce.beyond_report import write_report
+
+    runs = beyond.comparison_runs(tmp_path, (0,), True, shared_data, pairings=PAIRINGS,
+                                  overrides=TINY)  # fmt: skip
+    assert len(runs) == 3 * (len(PAIRINGS) + 1)
+    states = beyond.run_comparison(runs, say=lambda s: None, quick=True)
+    assert set(states.values()) == {"finished"}, states
+    path = write_report(runs, tmp_path, (0,), command="test", quick=True)
+    report = path.read_text()
+    for title, _, _ in DATASETS.values():
+        assert f"## {title}" in report
+    for key in (*PAIRINGS, FISTA):
+        assert report.count(f"| {LABELS[key]} | 1 |") == 3  # a row per data set, one seed
+    assert report.count("n/a — not a density model") == 3
+    assert report.count("**IWAE log p(x) ≥** (higher is better): ") == 3
+    assert report.count("**basis recovery**") == 1 and report.count("**Gabor fraction**") == 2
+    figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert len(figures) == len(runs) and all((tmp_path / f).is_file() for f in figures)
+    results = {(r.data, r.pairing): beyond.load_result(r) for r in runs}
+    assert results[("synthetic", FISTA)]["zero_rate"] > 0.0  # FISTA codes have exact zeros
+    assert results[("bsds", "normal")]["zero_rate"] == 0.0
+    assert 0.0 <= results[("synthetic", FISTA)]["basis_recovery"] <= 1.0
+    assert all(0.0 <= results[(d, k)]["gabor_fraction"] <= 1.0
+               for d in ("bsds", "cifar") for k in (*PAIRINGS, FISTA))  # fmt: skip
+    publish_report(path, tmp_path / "docs" / "beyond-report.md")
+    published = (tmp_path / "docs" / "beyond-report.md").read_text()
+    assert all((tmp_path / "docs" / link).is_file()
+               for link in re.findall(r"\]\(([^)]+\.png)\)", published))  # fmt: skip
+
+    # Rerun: nothing trains again and every metrics file keeps its bytes.
+    written = {p: p.read_bytes() for p in tmp_path.rglob("*.json")}
+    assert len([p for p in written if p.name == "metrics.json"]) == len(runs)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(beyond, "run_variant", refuse)
+    monkeypatch.setattr(beyond, "run_fista", refuse)
+    said = []
+    assert set(beyond.run_comparison(runs, say=said.append, quick=True).values()) == {"finished"}
+    assert said == [f"beyond: {len(runs)} of {len(runs)} runs finished earlier (or failed), kept"]
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*.json")} == written
+
+
+def test_command_line_refuses_bad_choices(capsys):
+    from training.beyond import main
+
+    assert main(["--data", "mnist"]) == 2
+    assert "error: bad --data 'mnist'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--seeds", "x"])
