@@ -257,13 +257,15 @@ def _duration(seconds):
 
 
 def estimated_seconds(run, quick=False):
-    """A run's wall time on 2 cores from the measurements in `SIZING`: a fixed
-    part (data, evaluation, figures, Gabor fits) plus its epochs."""
+    """A run's wall time on 2 cores from the measurements in
+    `beyond_report.SIZING`: a fixed part (data, evaluation, figures, Gabor
+    fits) plus its epochs."""
     c = run.config
     if c.data == "synthetic":
-        return 4.0 if quick else (6.0 if run.fista else 12.0 + 3.0 * (c.objective == "iwae"))
-    fixed = (6.0 if quick else 22.0) - 2.0 * bool(run.fista)
-    per_epoch = 1.2 if run.fista else (2.0 if c.objective == "iwae" else 1.5)
+        return (4.0 if run.fista else 6.0) if quick else (6.0 if run.fista else 13.0)
+    fixed = (11.0 if quick else 24.0) - 4.0 * bool(run.fista)
+    slow = c.objective == "iwae" or c.prior == "horseshoe"
+    per_epoch = 1.2 if run.fista else (2.0 if slow else 1.5)
     return fixed + c.epochs * per_epoch * min(1.0, (c.max_train or 20000) / 20000)
 
 

@@ -16,12 +16,15 @@ from keras_svae.reproduce.claims import Comparison
 from keras_svae.reproduce.report import markdown_table, mean_sd
 
 SIZING = (
-    "Epochs: 25 for BSDS and CIFAR patches (VAEs and FISTA), the library's 40 for synthetic. "
-    "Measured on this project's 2-core machine while another 2-process job ran (nice 10): "
-    "an epoch of 18,000-20,000 patches takes 1.3-1.6 s (2.0 s with IWAE k=5, 1.2 s for FISTA), "
-    "the fixed cost of a patch run (data, IWAE k=500 on 500 patches, figures) about 6 s and its "
-    "Gabor fits about 16 s, a synthetic run about 11 s: estimated full comparison (3 seeds, "
-    "81 VAE runs + 9 FISTA runs) about 65 min; --quick about 4-5 min."
+    "Epochs: 25 for the BSDS and CIFAR patches (VAEs and FISTA), the library's 40 for the "
+    "synthetic patches. Sized from runs on this project's 2-core machine while another "
+    "2-process training job ran (this one at nice 10), measured 2026-12-01: an epoch of "
+    "18,000-20,000 patches inside `run_variant` took about 1.5 s (about 2 s for the horseshoe "
+    "prior and the IWAE objective, 1.2 s for FISTA), the fixed part of a patch run (data, IWAE "
+    "k = 500 on 500 patches, figures, Gabor fits of 25 patterns: about 16 s of it) about 24 s, "
+    "a synthetic run about 12 s. Estimated full comparison (3 seeds, 81 VAE runs + 9 FISTA "
+    "runs): about 69 min (`beyond.estimated_seconds`); on an idle machine it should be "
+    "shorter. --quick measured 4.8 min in the same conditions."
 )
 # (header, key, format, higher is better: True / False / None = no summary)
 COLUMNS = (
