@@ -227,11 +227,29 @@ def test_spike_slab_sampling_modes():
 
 # ------------------------------------------------------------ thresholds
 @pytest.mark.parametrize("family", ["normal", "laplace"])
-def test_thresholded_zero_rate_matches_the_analytic_probability(family):
+def test_thresholded_draws_are_soft_thresholded_at_the_analytic_zero_rate(family):
     loc = tf.constant([[0.5, -1.0, 0.0, 3.0]])
     scale = tf.constant([[1.0, 0.5, 2.0, 0.1]])
     threshold = tf.constant([0.3, 1.0, 0.2, 0.05])
-    q = Thresholded(make_posterior(family, loc, scale), threshold)
+    q = Thresholded(make_posterior(family, loc, scale), threshold)  # on="sample"
+    z, base = q.sample_with_base(100_000, seed=(9, 10))
+    z, base = z.numpy()[:, 0], base.numpy()[:, 0]
+    dist = stats.norm if family == "normal" else stats.laplace
+    lam, mu, sd = threshold.numpy(), loc.numpy()[0], scale.numpy()[0]
+    expected = dist(mu, sd).cdf(lam) - dist(mu, sd).cdf(-lam)  # P(|mu + e| <= lambda)
+    np.testing.assert_allclose(q.zero_probability().numpy()[0], expected, rtol=1e-4, atol=1e-7)
+    rate = np.mean(z == 0, axis=0)
+    assert np.all(np.abs(rate - expected) < 4 * np.sqrt(expected * (1 - expected) / len(z)) + 1e-6)
+    np.testing.assert_allclose(z, np.sign(base) * np.maximum(np.abs(base) - lam, 0), atol=1e-6)
+    np.testing.assert_allclose(q.mode()[0], [0.2, 0.0, 0.0, 2.95], atol=1e-6)
+
+
+@pytest.mark.parametrize("family", ["normal", "laplace"])
+def test_noise_thresholded_zero_rate_matches_the_analytic_probability(family):
+    loc = tf.constant([[0.5, -1.0, 0.0, 3.0]])
+    scale = tf.constant([[1.0, 0.5, 2.0, 0.1]])
+    threshold = tf.constant([0.3, 1.0, 0.2, 0.05])
+    q = Thresholded(make_posterior(family, loc, scale), threshold, on="noise")
     z, base = q.sample_with_base(100_000, seed=(9, 10))
     z, base = z.numpy()[:, 0], base.numpy()[:, 0]
     rate = np.mean(z == 0, axis=0)
