@@ -50,9 +50,15 @@ def threshold_argument(text):
 
 # ------------------------------------------------------------------ training
 def train_parser():
-    from keras_svae.distribute import STRATEGIES
     from keras_svae.experiment import DATASETS, ExperimentConfig
-    from keras_svae.names import KL_MODES, OBJECTIVES, PAPER_PRIORS, POSTERIORS, PRIORS
+    from keras_svae.names import (
+        KL_MODES,
+        OBJECTIVES,
+        PAPER_PRIORS,
+        POSTERIORS,
+        PRIORS,
+        STRATEGIES,
+    )
 
     defaults = ExperimentConfig()  # the per-data-set defaults are in DATASET_DEFAULTS
     parser = argparse.ArgumentParser(

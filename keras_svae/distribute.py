@@ -32,7 +32,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from keras_svae.names import lookup
+from keras_svae.names import STRATEGIES, lookup
 
 tfd = tfp.distributions
 
@@ -48,8 +48,6 @@ def _replica_context():
         return None
     return context
 
-
-STRATEGIES = ("none", "mirrored", "multi-worker")
 
 # Posterior families drawn as location + scale * standard noise, which
 # ``draw_latents`` draws for the whole global batch.

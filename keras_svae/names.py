@@ -17,6 +17,8 @@ POSTERIORS = ("normal", "laplace", "cauchy", "spike_slab")
 LIKELIHOODS = ("bernoulli", "gaussian")
 KL_MODES = ("auto", "analytic", "sampled")
 OBJECTIVES = ("elbo", "iwae")
+# The command line's tf.distribute strategies (keras_svae.distribute.make_strategy).
+STRATEGIES = ("none", "mirrored", "multi-worker")
 # How the encoder's second output becomes the posterior's scale.
 SCALE_ACTIVATIONS = ("softplus", "exp")
 ENCODERS = ("mlp", "conv")

@@ -25,7 +25,7 @@ import numpy as np
 
 from keras_svae import evaluation, files, plots
 from keras_svae.experiment import ExperimentConfig, load_experiment_data, run_variant
-from keras_svae.reproduce.grid import progress_bar
+from keras_svae.reproduce.grid import progress_bar, recorded_failure
 from keras_svae.reproduce.measures import QUICK_GABOR
 
 EXTRA_FILE = "beyond.json"
@@ -138,13 +138,7 @@ def run_state(run):
         if {"config": saved.get("config"), "fista": saved.get("fista")} == _saved(run):
             return "finished"
     failed = run.folder / f"{run.name}.failed.json"
-    if failed.is_file():
-        try:
-            if json.loads(failed.read_text()).get("settings") == _saved(run):
-                return "failed"
-        except ValueError:
-            pass
-    return "todo"
+    return "failed" if recorded_failure(failed, "settings", _saved(run)) else "todo"
 
 
 def load_result(run):

@@ -126,19 +126,24 @@ def _saved_config(config):
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
+def recorded_failure(path, field, value):
+    """True when ``path`` (a ``<name>.failed.json``) records a failure of
+    exactly these settings (``field`` holds ``value``): not retried."""
+    if not Path(path).is_file():
+        return False
+    try:
+        return json.loads(Path(path).read_text()).get(field) == value
+    except ValueError:
+        return False
+
+
 def run_state(run):
     """ "finished", "failed" (same config) or "todo"."""
     # The same test as run_variant's (fields added since count as defaults).
     if (run.path / EXTRA_FILE).is_file() and finished_metrics(run.config, run.folder):
         return "finished"
     failed = run.folder / f"{run.config.name}.failed.json"
-    if failed.is_file():
-        try:
-            if json.loads(failed.read_text()).get("config") == _saved_config(run.config):
-                return "failed"
-        except ValueError:
-            pass
-    return "todo"
+    return "failed" if recorded_failure(failed, "config", _saved_config(run.config)) else "todo"
 
 
 def load_result(run):
