@@ -63,6 +63,10 @@ class CheckedInputs:
         shape, in the likelihood's support. ``sample_weight`` (arrays) weighs
         each example's reconstruction and KL. Arguments a SparseVAE cannot
         honour (y, class_weight, non-positive sizes) raise a ValueError."""
+        if isinstance(x, tf.data.Dataset):
+            # A pipeline shuffles itself; Keras' default shuffle=True would
+            # only warn that it ignores it on every fit.
+            kwargs.setdefault("shuffle", False)
         kwargs["validation_data"] = validation.checked_validation_data(
             validation_data, self.likelihood, self.data_shape
         )

@@ -244,6 +244,8 @@ class SparseCoding(keras.Model):
                 "SparseCoding weighs every example equally: sample_weight and class_weight "
                 "are not supported. Repeat or subsample examples instead."
             )
+        if isinstance(x, tf.data.Dataset):
+            kwargs.setdefault("shuffle", False)  # a pipeline shuffles itself
         if not self.built:
             if isinstance(x, tf.data.Dataset):
                 spec = x.element_spec

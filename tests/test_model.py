@@ -1,5 +1,7 @@
 """SparseVAE training, saving, seeding and inference on the synthetic patches."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -96,6 +98,22 @@ def test_same_seed_same_weights(prior, patches):
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
     assert any(not np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_fit_on_a_pipeline_does_not_warn_about_shuffle(patches):
+    """Keras' default shuffle=True cannot reorder a tf.data pipeline and warns
+    so on every fit; a pipeline shuffles itself, so fit asks for none."""
+    dataset = tf.data.Dataset.from_tensor_slices(patches.x[:400]).batch(100)
+    vae = keras_svae.SparseVAE(latent_dim=3, prior="laplace", decoder="linear", seed=2)
+    coder = keras_svae.SparseCoding(n_atoms=3, seed=2)
+    for model in (vae, coder):
+        model.compile()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(dataset, epochs=1, verbose=0)
+        assert not [w for w in caught if "shuffle" in str(w.message)], caught
+    with pytest.warns(UserWarning, match="shuffle=True"):  # asked for: Keras says it ignores it
+        vae.fit(dataset, epochs=1, verbose=0, shuffle=True)
 
 
 def test_fit_on_dataset_with_bernoulli(patches):
