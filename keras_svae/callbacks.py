@@ -100,8 +100,9 @@ class SparsitySummaries(keras.callbacks.Callback):
     On the examples ``x`` (held-out data is best): scalars ``active_units``
     (latents whose posterior mean varies, variance > 0.01), ``hoyer`` (Hoyer
     sparsity of the standardised posterior means, 0 dense to 1 one-hot),
-    ``collapsed_fraction`` (latents whose KL is below 0.01 nats for 95% of the
-    examples), ``explained_variance`` (1 - MSE / Var(x)) and ``kl_total``;
+    ``collapsed_fraction`` (latents whose KL is within 0.01 nats of its floor
+    for 95% of the examples; only for a closed-form KL, see
+    ``evaluation.posterior_collapse``), ``explained_variance`` (1 - MSE / Var(x)) and ``kl_total``;
     histograms ``posterior_means`` (all code values) and ``kl_per_latent``, and
     one scalar per latent ``kl/z<k>``. Written under ``log_dir/sparsity``.
 
@@ -120,6 +121,7 @@ class SparsitySummaries(keras.callbacks.Callback):
             raise ValueError("SparsitySummaries needs at least 2 examples in x.")
         self.every = every
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "sparsity"))
+        self.floor = None  # kl_floor of the model, found at the first log (False: sampled KL)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
@@ -130,10 +132,14 @@ class SparsitySummaries(keras.callbacks.Callback):
         reconstructions = evaluation.batched(model.reconstruct, x)
         values = {
             "active_units": evaluation.active_units(means),
-            "collapsed_fraction": float(np.mean(np.quantile(kl, 0.95, axis=0) < 0.01)),
             "explained_variance": evaluation.explained_variance(x, reconstructions),
             "kl_total": float(kl.sum(axis=1).mean()),
         }
+        if self.floor is None:
+            self.floor = evaluation.kl_floor(model)
+            self.floor = False if self.floor is None else self.floor
+        if self.floor is not False:
+            values["collapsed_fraction"] = evaluation.collapsed_fraction(kl, self.floor)
         if model.latent_dim > 1:
             values["hoyer"] = evaluation.hoyer_sparsity(means)
         with self.writer.as_default():

@@ -13,7 +13,7 @@ from keras_svae.reproduce.beyond_report import best_summary
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(epochs=1, max_train=300, max_test=200, iwae_k=10, n_eval=50, kl_warmup_epochs=0)
-PAIRINGS = ("normal", "laplace-learned")
+PAIRINGS = ("student_t", "laplace-learned")  # a sampled KL and exact zeros
 
 
 def test_summary_names_the_best_only_when_the_margin_beats_the_spread():
@@ -61,13 +61,17 @@ def test_tiny_comparison_writes_a_complete_report_and_a_rerun_keeps_it(
     for key in (*PAIRINGS, FISTA):
         assert report.count(f"| {LABELS[key]} | 1 |") == 3  # a row per data set, one seed
     assert report.count("n/a — not a density model") == 3
+    assert report.count("n/a — KL sampled") == 3  # student-t: collapse is not measured
+    assert report.count("**exact zeros** (sparsest; not better on its own") == 3
     assert report.count("**IWAE log p(x) ≥** (higher is better): ") == 3
     assert report.count("**basis recovery**") == 1 and report.count("**Gabor fraction**") == 2
     figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     assert len(figures) == len(runs) and all((tmp_path / f).is_file() for f in figures)
     results = {(r.data, r.pairing): beyond.load_result(r) for r in runs}
     assert results[("synthetic", FISTA)]["zero_rate"] > 0.0  # FISTA codes have exact zeros
-    assert results[("bsds", "normal")]["zero_rate"] == 0.0
+    assert results[("bsds", "student_t")]["zero_rate"] == 0.0
+    assert results[("bsds", "student_t")]["collapsed_fraction"] is None
+    assert 0.0 <= results[("bsds", "laplace-learned")]["collapsed_fraction"] <= 1.0
     assert 0.0 <= results[("synthetic", FISTA)]["basis_recovery"] <= 1.0
     assert all(0.0 <= results[(d, k)]["gabor_fraction"] <= 1.0
                for d in ("bsds", "cifar") for k in (*PAIRINGS, FISTA))  # fmt: skip

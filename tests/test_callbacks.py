@@ -69,10 +69,11 @@ def test_sparsity_summaries_reach_tensorboard_without_touching_the_training_seed
         np.testing.assert_allclose(plain, logged, rtol=1e-5, atol=1e-6)
     events = EventAccumulator(str(tmp_path / "sparsity"), size_guidance={"tensors": 0}).Reload()
     tags = set(events.Tags()["tensors"])
+    # A Normal posterior under a Cauchy prior has a sampled KL: no collapse scalar.
+    assert "collapsed_fraction" not in tags
     for tag in (
         "active_units",
         "hoyer",
-        "collapsed_fraction",
         "explained_variance",
         "kl_total",
         "kl/z0",
@@ -109,3 +110,15 @@ def test_kl_warm_up_ramps_the_kl_weight_to_beta():
     assert float(model.kl_weight.numpy()) == 2.0
     with pytest.raises(ValueError, match="KLWarmUp epochs must be a number > 0"):
         KLWarmUp(0)
+
+
+def test_sparsity_summaries_log_collapse_for_a_closed_form_kl(tmp_path):
+    data = synthetic_patches(200, seed=0)
+    model = keras_svae.SparseVAE(latent_dim=3, prior="laplace", posterior="normal",
+                                 decoder="linear", encoder_units=(8,), seed=0)  # fmt: skip
+    model.compile()
+    model.fit(data.x, epochs=1, batch_size=100, verbose=0,
+              callbacks=[SparsitySummaries(tmp_path, data.x[:100])])  # fmt: skip
+    events = EventAccumulator(str(tmp_path / "sparsity"), size_guidance={"tensors": 0}).Reload()
+    collapsed = float(tf.make_ndarray(events.Tensors("collapsed_fraction")[-1].tensor_proto))
+    assert 0.0 <= collapsed <= 1.0 and np.isclose(collapsed * 3, round(collapsed * 3))  # of 3

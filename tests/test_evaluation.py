@@ -9,6 +9,9 @@ import json
 import keras
 import numpy as np
 import pytest
+import scipy.integrate
+import scipy.optimize
+import scipy.stats
 import tensorflow as tf
 import tensorflow_probability as tfp
 from scipy.stats import multivariate_normal
@@ -250,6 +253,58 @@ def test_kl_per_latent_and_posterior_collapse():
     assert evaluation.posterior_collapse(model, x) == pytest.approx(0.25)
     with pytest.raises(ValueError, match="fraction"):
         evaluation.posterior_collapse(model, x, fraction=0.0)
+
+
+def _quadrature_floor():
+    """min over s of KL(N(0, s) || Laplace(0, 1)) by numerical integration."""
+
+    def kl(log_s):
+        q = scipy.stats.norm(0.0, np.exp(log_s))
+        cross = scipy.integrate.quad(lambda z: -q.pdf(z) * scipy.stats.laplace.logpdf(z), -60, 60,
+                                     points=[0.0], limit=200)[0]  # fmt: skip
+        return cross - q.entropy()
+
+    found = scipy.optimize.minimize_scalar(kl, bounds=(-3, 3), method="bounded")
+    return found.fun, float(np.exp(found.x))
+
+
+def test_kl_floor_is_the_smallest_kl_the_posterior_family_reaches():
+    def model(prior, posterior):
+        return keras_svae.SparseVAE(latent_dim=4, prior=prior, posterior=posterior,
+                                    data_shape=(6,), encoder_units=(16,), seed=0)  # fmt: skip
+
+    for prior in ("normal", "laplace", "cauchy", "spike_slab"):  # the family holds the prior
+        assert np.all(evaluation.kl_floor(model(prior, prior)) < 1e-5), prior
+    expected, _ = _quadrature_floor()
+    floor = evaluation.kl_floor(model("laplace", "normal"))
+    np.testing.assert_allclose(floor, expected, rtol=1e-3)
+    assert floor[0] > 0.04  # above the 0.01-nat collapse threshold
+    sampled = model("student_t", "normal")
+    assert evaluation.kl_floor(sampled) is None
+    x = np.random.default_rng(0).normal(size=(50, 6)).astype(np.float32)
+    with pytest.raises(ValueError, match="closed-form KL.*active_units"):
+        evaluation.posterior_collapse(sampled, x)
+
+
+def test_posterior_collapse_under_a_laplace_prior_counts_latents_at_the_floor():
+    """A Normal posterior cannot equal a Laplace prior: a latent that ignores
+    its input sits at the floor (about 0.048 nats), not at 0, and counts."""
+    model = keras_svae.SparseVAE(latent_dim=4, prior="laplace", posterior="normal",
+                                 data_shape=(6,), encoder_units=(16,), seed=0)  # fmt: skip
+    kernel, bias = model.encoder.layers[-1].get_weights()
+    kernel, bias = 3.0 * kernel, bias - 1.0  # clearly not the prior
+    _, scale = _quadrature_floor()
+    kernel[:, [2, 6]] = 0.0
+    bias[2], bias[6] = 0.0, np.log(np.expm1(scale - 1e-4))  # softplus + 1e-4 floor = scale
+    model.encoder.layers[-1].set_weights([kernel, bias])
+    x = np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32)
+    kl = evaluation.kl_per_latent(model, x)
+    assert 0.04 < kl[2] < 0.05, kl  # above 0.01: the old criterion counted no collapse
+    assert evaluation.posterior_collapse(model, x) == pytest.approx(0.25)
+    terms = evaluation.kl_per_latent(model, x, per_example=True)
+    assert evaluation.collapsed_fraction(terms, 0.0) == 0.0  # measured from 0 instead
+    with pytest.raises(ValueError, match="NaN"):
+        evaluation.collapsed_fraction(np.full((3, 4), np.nan), 0.0)
 
 
 def test_kl_per_latent_samples_when_no_closed_form_is_registered():

@@ -2,8 +2,8 @@
 
 - ``likelihood``: ``elbo`` and ``iwae``, bounds on log p(x) in nats per
   example; the IWAE bound at large k is the number that compares priors.
-- ``sparsity``: Hoyer sparsity, the L0 curve, active latents, per-latent KL,
-  posterior collapse, explained variance, reconstruction error.
+- ``sparsity``: Hoyer sparsity, the L0 curve, active latents, per-latent KL and
+  its floor, posterior collapse, explained variance, reconstruction error.
 - ``patterns``: what each latent draws (``latent_patterns``) and one-to-one
   ``basis_recovery`` of known generating bases.
 - ``gabor``: least-squares 2-D Gabor fits of the patterns (natural images).
@@ -23,8 +23,10 @@ from keras_svae.evaluation.separability import knn_accuracy, linear_probe_accura
 from keras_svae.evaluation.sparsity import (
     active_latents,
     active_units,
+    collapsed_fraction,
     explained_variance,
     hoyer_sparsity,
+    kl_floor,
     kl_per_latent,
     l0_curve,
     posterior_collapse,
@@ -38,6 +40,7 @@ __all__ = [
     "basis_recovery",
     "batched",
     "codes",
+    "collapsed_fraction",
     "elbo",
     "explained_variance",
     "gabor_image",
@@ -45,6 +48,7 @@ __all__ = [
     "gabor_likeness",
     "hoyer_sparsity",
     "iwae",
+    "kl_floor",
     "kl_per_latent",
     "knn_accuracy",
     "l0_curve",

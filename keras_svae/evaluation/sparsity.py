@@ -5,6 +5,7 @@ Normal posterior, the median of a Cauchy one.
 """
 
 import numpy as np
+import scipy.optimize
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -12,6 +13,7 @@ from keras_svae.distributions import inner_distribution
 from keras_svae.evaluation.checks import as_flat, as_matrix, model_inputs, positive_int, same_shape
 from keras_svae.evaluation.latents import batched
 from keras_svae.kl import has_closed_form, kl_divergence
+from keras_svae.posteriors import posterior_from_params, posterior_width
 
 tfd = tfp.distributions
 
@@ -95,6 +97,67 @@ def active_units(latent_codes, threshold=0.01):
     return int(np.sum(active_latents(latent_codes, threshold)))
 
 
+def factorised_prior(model, what):
+    """The model's prior as latent_dim scalar distributions (its batch), for
+    per-latent numbers; a ValueError naming ``what`` when it does not factorise."""
+    prior = model.prior
+    # TFP makes ``_Independent`` (no tfd.Independent) around non-composite
+    # distributions such as the spike-and-slab: test for the wrapper's attribute.
+    if not (
+        hasattr(prior, "reinterpreted_batch_ndims")
+        and prior.distribution.batch_shape.as_list() == [model.latent_dim]
+    ):
+        raise ValueError(
+            f"{what} needs a prior that factorises over the latents (a "
+            "tfd.Independent over latent_dim scalar distributions); this model's prior "
+            f"is {type(prior).__name__}."
+        )
+    return prior.distribution
+
+
+def kl_floor(model):
+    """The smallest KL(q(z_j) || p(z_j)) the model's posterior family can reach,
+    per latent, or None when the pair has no closed-form KL.
+
+    A latent that ignores its input still pays this much when the posterior
+    family cannot equal the prior: about 0.048 nats for a Normal posterior
+    under a Laplace prior. Posterior collapse is therefore KL within a
+    threshold of this floor, not of 0. The floor is found by minimising the
+    registered closed form over one latent's raw encoder outputs (location,
+    scale and, for the spike-and-slab, slab logit) with scipy's L-BFGS;
+    sampled KLs (no closed form) are too noisy per example to compare with it.
+
+    Returns:
+        A float64 numpy array [latent_dim], or None.
+    """
+    prior = factorised_prior(model, "kl_floor")
+    width = posterior_width(model.posterior_family)
+    start = tf.zeros([1, width * model.latent_dim], prior.dtype)
+    probe = inner_distribution(posterior_from_params(model.posterior_family, start))
+    if not has_closed_form(probe, prior):
+        return None
+    params = tf.Variable(start)
+
+    def kl_and_gradient(values):
+        params.assign(tf.reshape(tf.constant(values, prior.dtype), params.shape))
+        with tf.GradientTape() as tape:
+            q = posterior_from_params(
+                model.posterior_family, params, scale_activation=model.scale_activation
+            )
+            terms = tfd.kl_divergence(inner_distribution(q), prior)[0]
+            total = tf.reduce_sum(terms)
+        gradient = tape.gradient(total, params)
+        return float(total), np.asarray(gradient, np.float64).ravel()
+
+    found = scipy.optimize.minimize(
+        kl_and_gradient, np.zeros(params.shape[-1]), jac=True, method="L-BFGS-B"
+    )
+    kl_and_gradient(found.x)
+    q = posterior_from_params(model.posterior_family, params, model.scale_activation)
+    floor = np.asarray(tfd.kl_divergence(inner_distribution(q), prior)[0], np.float64)
+    return np.maximum(floor, 0.0)
+
+
 def kl_per_latent(model, x, per_example=False, n_samples=256, batch_size=1000, seed=0):
     """KL(q(z_j given x) || p(z_j)) for each latent j, in nats.
 
@@ -117,19 +180,7 @@ def kl_per_latent(model, x, per_example=False, n_samples=256, batch_size=1000, s
     """
     x = model_inputs(model, x)
     n_samples = positive_int(n_samples, "n_samples")
-    prior = model.prior
-    # TFP makes ``_Independent`` (no tfd.Independent) around non-composite
-    # distributions such as the spike-and-slab: test for the wrapper's attribute.
-    if not (
-        hasattr(prior, "reinterpreted_batch_ndims")
-        and prior.distribution.batch_shape.as_list() == [model.latent_dim]
-    ):
-        raise ValueError(
-            "kl_per_latent needs a prior that factorises over the latents (a "
-            "tfd.Independent over latent_dim scalar distributions); this model's prior "
-            f"is {type(prior).__name__}."
-        )
-    prior = prior.distribution
+    prior = factorised_prior(model, "kl_per_latent")
     batch_size = positive_int(batch_size, "batch_size")
     per_latent = []
     for start in range(0, len(x), batch_size):
@@ -150,26 +201,57 @@ def kl_per_latent(model, x, per_example=False, n_samples=256, batch_size=1000, s
 def posterior_collapse(model, x, threshold=0.01, fraction=0.95, **kwargs):
     """The fraction of latents whose posterior has collapsed onto the prior.
 
-    A latent counts as collapsed when its KL(q(z_j given x) || p(z_j)) is below
-    ``threshold`` nats for at least ``fraction`` of the examples: q then equals
-    the prior for (nearly) every input, and the latent carries no information.
+    A latent counts as collapsed when its KL(q(z_j given x) || p(z_j)) is
+    within ``threshold`` nats of ``kl_floor`` (0 when the posterior family
+    contains the prior) for at least ``fraction`` of the examples: q is then
+    the posterior closest to the prior for (nearly) every input, and the
+    latent carries no information.
 
     Args:
-        model: a built SparseVAE.
+        model: a built SparseVAE whose posterior and prior have a closed-form KL.
         x: numpy array of examples [n, *data_shape].
-        threshold: KL in nats below which a latent is collapsed for an example.
+        threshold: KL in nats above the floor below which a latent is
+            collapsed for an example.
         fraction: share of examples for which it must be below.
-        **kwargs: passed to ``kl_per_latent`` (n_samples, batch_size, seed).
+        **kwargs: passed to ``kl_per_latent`` (batch_size).
 
     Returns:
         A float in [0, 1]: collapsed latents / latent_dim.
+
+    Raises:
+        ValueError: for a sampled KL, whose per-example estimates scatter by
+            more than the threshold; ``active_units`` applies to every model.
+    """
+    floor = kl_floor(model)
+    if floor is None:
+        raise ValueError(
+            f"posterior_collapse needs a closed-form KL; this model's ({model.posterior_family} "
+            "posterior, its prior) is sampled, and per-example sampled estimates scatter by "
+            f"more than the {threshold} nat threshold. Use active_units(codes(model, x)) instead."
+        )
+    terms = kl_per_latent(model, x, per_example=True, **kwargs)
+    return collapsed_fraction(terms, floor, threshold, fraction)
+
+
+def collapsed_fraction(terms, floor, threshold=0.01, fraction=0.95):
+    """``posterior_collapse`` from per-example KL terms already computed.
+
+    Args:
+        terms: [n, latent_dim] KL per example and latent (``kl_per_latent(...,
+            per_example=True)``, closed form).
+        floor: ``kl_floor(model)``, [latent_dim] (or a number).
+        threshold, fraction: see ``posterior_collapse``.
+
+    Returns:
+        A float in [0, 1]: the share of latents within ``threshold`` nats of
+        the floor for at least ``fraction`` of the examples.
     """
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}.")
     if not threshold > 0.0:
         raise ValueError(f"threshold must be > 0 nats, got {threshold!r}.")
-    terms = kl_per_latent(model, x, per_example=True, **kwargs)
-    collapsed = np.mean(terms < threshold, axis=0) >= fraction
+    terms = as_matrix(terms, "terms")
+    collapsed = np.mean(terms - np.asarray(floor, np.float64) < threshold, axis=0) >= fraction
     return float(np.mean(collapsed))
 
 

@@ -26,27 +26,37 @@ SIZING = (
     "runs): about 69 min (`beyond.estimated_seconds`); on an idle machine it should be "
     "shorter. --quick measured 4.8 min in the same conditions."
 )
-# (header, key, format, higher is better: True / False / None = no summary)
+# (header, key, format, summary): "higher" / "lower" is better; "most" for
+# sparsity, which is not better on its own (all-zero codes would win): the
+# summary names the sparsest row, to be read with the reconstruction error.
 COLUMNS = (
-    ("IWAE log p(x) ≥", "test_iwae", "{:.2f}", True),
-    ("MSE", "mse", "{:.4g}", False),
-    ("expl. var.", "explained_variance", "{:.3f}", True),
-    ("exact zeros", "zero_rate", "{:.3f}", True),
-    ("abs(z) ≤ 0.1 sd", "near_zero", "{:.3f}", True),
-    ("active", "active_units", "{:.1f}", True),
-    ("collapsed", "collapsed_fraction", "{:.2f}", False),
-    ("Gabor fraction", "gabor_fraction", "{:.2f}", True),
-    ("basis recovery", "basis_recovery", "{:.3f}", True),
-    ("worst basis", "basis_recovery_min", "{:.3f}", True),
+    ("IWAE log p(x) ≥", "test_iwae", "{:.2f}", "higher"),
+    ("MSE", "mse", "{:.4g}", "lower"),
+    ("expl. var.", "explained_variance", "{:.3f}", "higher"),
+    ("exact zeros", "zero_rate", "{:.3f}", "most"),
+    ("abs(z) ≤ 0.1 sd", "near_zero", "{:.3f}", "most"),
+    ("active", "active_units", "{:.1f}", None),
+    ("collapsed", "collapsed_fraction", "{:.2f}", "lower"),
+    ("Gabor fraction", "gabor_fraction", "{:.2f}", "higher"),
+    ("basis recovery", "basis_recovery", "{:.3f}", "higher"),
+    ("worst basis", "basis_recovery_min", "{:.3f}", "higher"),
     ("train s", "train_seconds", "{:.0f}", None),
 )
-NOT_APPLICABLE = {
+SUMMARY_TEXT = {
+    "higher": "higher is better",
+    "lower": "lower is better",
+    "most": "sparsest; not better on its own, read with the MSE",
+}
+NOT_APPLICABLE = {  # FISTA rows
     "test_iwae": "n/a — not a density model",
     "collapsed_fraction": "n/a — no posterior",
 }
+NOT_MEASURED = {  # VAE rows without the number
+    "collapsed_fraction": "n/a — KL sampled",
+}
 
 
-def best_summary(values, higher):
+def best_summary(values, higher, word="best"):
     """Which row is best at one metric, from ``{label: {seed: value}}``.
 
     The best and second-best rows by mean are compared seed by seed (the
@@ -55,13 +65,14 @@ def best_summary(values, higher):
     margins (`claims.Comparison`; with one seed, any non-zero margin).
 
     Returns:
-        ``"best: X (margin over Y > spread)"`` or ``"no clear best (...)"``.
+        ``"best: X (margin over Y > spread)"`` or ``"no clear best (...)"``
+        (``word`` in place of "best").
     """
     values = {k: {s: float(v) for s, v in vs.items() if v is not None and np.isfinite(float(v))}
               for k, vs in values.items()}  # fmt: skip
     means = {k: float(np.mean(list(vs.values()))) for k, vs in values.items() if vs}
     if len(means) < 2:
-        return "no clear best (fewer than two rows measured)"
+        return f"no clear {word} (fewer than two rows measured)"
     sign = 1.0 if higher else -1.0
     best, second = sorted(means, key=lambda k: -sign * means[k])[:2]
     common = sorted(set(values[best]) & set(values[second]))
@@ -71,8 +82,8 @@ def best_summary(values, higher):
     test = Comparison(f"{best} - {second}", differences)
     margin = test.text().split(": ", 1)[1]
     if test.verdict == "reproduced":
-        return f"best: {best} (margin over {second}: {margin} > spread)"
-    return f"no clear best ({best} vs {second}: {margin})"
+        return f"{word}: {best} (margin over {second}: {margin} > spread)"
+    return f"no clear {word} ({best} vs {second}: {margin})"
 
 
 def data_table(runs, data, seeds):
@@ -90,15 +101,17 @@ def data_table(runs, data, seeds):
         cells = []
         for _, metric, fmt, _ in columns:
             text = mean_sd([r.get(metric) for r in results[key].values()], fmt)
-            cells.append(NOT_APPLICABLE.get(metric, "") if key == FISTA and not text else text)
+            missing = NOT_APPLICABLE if key == FISTA else NOT_MEASURED
+            cells.append(text or missing.get(metric, ""))
         rows.append([LABELS[key], len(results[key]), *cells])
     lines = markdown_table(["pairing (prior / posterior)", "seeds", *(c[0] for c in columns)], rows)
     lines += [""]
-    for header, metric, _, higher in columns:
-        if higher is not None:
+    for header, metric, _, summary in columns:
+        if summary is not None:
             values = {LABELS[k]: {s: r.get(metric) for s, r in results[k].items()} for k in keys}
-            better = "higher" if higher else "lower"
-            lines.append(f"- **{header}** ({better} is better): {best_summary(values, higher)}")
+            word = "most" if summary == "most" else "best"
+            found = best_summary(values, summary != "lower", word)
+            lines.append(f"- **{header}** ({SUMMARY_TEXT[summary]}): {found}")
     return lines
 
 
@@ -141,12 +154,17 @@ METHODS = (
     "`evaluation.likelihood.proposal`), the MSE of the reconstruction decode(mode of q) and "
     "its explained variance; the codes encode(x).mode(): exact zeros (L0 at 0) and the "
     "fraction within 0.1 standard deviations of 0 (each latent standardised), active latents "
-    "(code variance > 0.01), collapsed latents (KL < 0.01 nats for 95% of patches); the Gabor "
+    "(code variance > 0.01), collapsed latents (KL within 0.01 nats of the smallest KL the "
+    "posterior family can reach, `evaluation.kl_floor`, for 95% of patches; measured only "
+    "where the KL is in closed form, per-example sampled KLs scatter by more); the Gabor "
     "fraction of the active latents' patterns (R^2 >= 0.7); on synthetic data the one-to-one "
     "matched |cosine| of the patterns with the true bases (mean, worst). FISTA sparse coding "
     "has no density and no posterior: its codes are MAP codes under an L1 penalty.\n\n"
     "A best needs a mean per-seed margin over the second larger than the standard deviation "
-    "of the margins over seeds; otherwise: no clear best."
+    "of the margins over seeds; otherwise: no clear best. Sparsity (exact zeros, near-zero "
+    "fraction) is summarised as the sparsest row, not the best: codes that are all zero would "
+    "win it, so it counts only at a comparable MSE. Active latents (an absolute variance "
+    "threshold, which depends on each prior's and FISTA's code scale) are listed, not ranked."
 )
 
 
