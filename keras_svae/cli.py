@@ -12,40 +12,12 @@ import os
 import sys
 import time
 
-
-def seed_argument(text):
-    """argparse type of a seed: an integer in [0, 2**32 - 1] (numpy's range)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**32 - 1], got {text!r}")
-    return value
-
-
-def positive_int_argument(text):
-    """argparse type of a count: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
-
-
-def threshold_argument(text):
-    """argparse type of --threshold: "learned" or a number (its range is
-    checked with the model's other options)."""
-    if text.lower() == "learned":
-        return "learned"
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a number >= 0 or 'learned', got {text!r}"
-        ) from None
+from keras_svae.cli_types import (
+    pair_argument,
+    positive_int_argument,
+    seed_argument,
+    threshold_argument,
+)
 
 
 # ------------------------------------------------------------------ training
@@ -93,10 +65,24 @@ def train_parser():
         help="the spike_slab prior's probability that a latent is non-zero (default 0.5)",
     )
     parser.add_argument(
+        "--prior-scale",
+        type=float,
+        default=None,
+        help="scale of the prior (the slab's for spike_slab, the global one for horseshoe; "
+        "default 1)",
+    )
+    parser.add_argument(
         "--threshold",
         type=threshold_argument,
         default=None,
         help="exact zeros: a number >= 0 or 'learned' (normal and laplace posteriors)",
+    )
+    parser.add_argument(
+        "--threshold-prior",
+        type=pair_argument,
+        default=None,
+        metavar="CONCENTRATION,RATE",
+        help="Gamma prior of learned thresholds (default 2,20: mean 0.1)",
     )
     parser.add_argument(
         "--objective",
@@ -212,7 +198,9 @@ def train_main(argv=None):
                 posterior=args.posterior,
                 prior_df=args.prior_df,
                 slab_probability=args.slab_probability,
+                prior_scale=args.prior_scale,
                 threshold=args.threshold,
+                threshold_prior=args.threshold_prior,
                 objective=args.objective,
                 latent_dim=args.latent_dim,
                 epochs=args.epochs,

@@ -33,7 +33,7 @@ from keras_svae.names import (
 from keras_svae.networks import make_networks
 from keras_svae.posteriors import posterior_from_params, posterior_width
 from keras_svae.serialization import AtomicSaving, deserialize_option, serialize_option
-from keras_svae.thresholds import Thresholded, threshold_kl
+from keras_svae.thresholds import THRESHOLD_PRIOR, Thresholded, threshold_kl
 from keras_svae.validation import check_number, check_positive_int, check_scale
 
 
@@ -109,7 +109,7 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
         kl="auto",
         objective="elbo",
         threshold=None,
-        threshold_prior=(2.0, 20.0),
+        threshold_prior=THRESHOLD_PRIOR,
         seed=None,
         metadata=None,
         **kwargs,

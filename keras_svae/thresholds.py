@@ -31,6 +31,8 @@ from keras_svae.validation import check_number
 tfd = tfp.distributions
 
 GRADIENTS = ("straight_through", "shifted")
+# Gamma(concentration, rate) prior of learned thresholds: mean 0.1, mode 0.05.
+THRESHOLD_PRIOR = (2.0, 20.0)
 # What the soft threshold acts on: the whole draw s = mu + e (the default), or
 # its noise part e alone. Measured on the synthetic patches (Laplace prior and
 # posterior, threshold 0.1, 8 epochs): thresholding the noise drove the

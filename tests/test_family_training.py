@@ -233,6 +233,20 @@ def test_cli_trains_with_a_threshold_and_a_laplace_posterior(tmp_path):
     assert 0 < np.mean(z == 0) < 1  # exact zeros, not all of them
 
 
+def test_cli_sets_the_slab_scale_and_the_gamma_prior_of_learned_thresholds(tmp_path):
+    folder, metrics = run_cli(tmp_path / "slab", "--prior", "spike_slab", "--prior-scale", "2")
+    assert folder.name == "synthetic-spike_slab-scale2-z10" and metrics["config"]["prior_scale"] == 2
+    model = keras.models.load_model(folder / "model.keras")
+    assert model.prior_scale == 2.0 and np.all(np.asarray(model.prior.distribution.scale) == 2.0)
+    folder, metrics = run_cli(
+        tmp_path / "gamma", "--prior", "laplace", "--posterior", "laplace", "--threshold",
+        "learned", "--threshold-prior", "3,10",
+    )  # fmt: skip
+    assert folder.name.endswith("-threshold_learned-gamma3_10")
+    model = keras.models.load_model(folder / "model.keras")
+    assert tuple(model.threshold_prior) == (3.0, 10.0) and model.threshold == "learned"
+
+
 def test_cli_trains_with_the_iwae_objective(tmp_path):
     folder, metrics = run_cli(
         tmp_path, "--prior", "spike_slab", "--slab-probability", "0.2", "--objective", "iwae",
@@ -264,6 +278,10 @@ def test_cli_trains_with_the_iwae_objective(tmp_path):
         (["--prior", "laplace", "--threshold", "some"], r"--threshold: must be a number >= 0 or"),
         (["--prior", "laplace", "--objective", "vi"], r"--objective: invalid choice: 'vi'"),
         (["--prior", "laplace", "--threshold", "0.1", "--objective", "iwae"], r"needs log q"),
+        (["--prior", "spike_slab", "--prior-scale", "0"], r"prior_scale must be a positive"),
+        (["--prior", "laplace", "--threshold-prior", "2,20"], r"threshold='learned' only"),
+        (["--threshold", "learned", "--threshold-prior", "2"], r"--threshold-prior: must be two"),
+        (["--threshold", "learned", "--threshold-prior", "2,-1"], r"pair of positive numbers"),
     ],
 )
 def test_cli_refuses_bad_family_options(argv, message, tmp_path, capsys):
@@ -307,6 +325,8 @@ def test_run_names_differ_when_the_options_do_and_defaults_keep_old_names():
         dict(prior="spike_slab", slab_probability=0.1),
         dict(prior="spike_slab", posterior="normal"),
         dict(prior="horseshoe"),
+        dict(prior="spike_slab", prior_scale=2.0),
+        dict(prior="laplace", posterior="laplace", threshold="learned", threshold_prior=(3, 10)),
     ]
     names = [ExperimentConfig(**v).name for v in variants]
     assert len(set(names)) == len(names), names

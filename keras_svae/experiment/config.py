@@ -11,7 +11,8 @@ from keras_svae.distributions import (
     check_slab_probability,
 )
 from keras_svae.names import OBJECTIVES, POSTERIORS, PRIORS, lookup, paper_posterior
-from keras_svae.validation import check_number, check_positive_int
+from keras_svae.thresholds import THRESHOLD_PRIOR
+from keras_svae.validation import check_number, check_positive_int, check_scale
 
 DATASETS = ("synthetic", "mnist", "cifar", "bsds", "toy")
 # How the data are made: "library" (this project's choices: Laplace-coefficient
@@ -81,9 +82,12 @@ class ExperimentConfig:
 
     Beyond the paper (passed to SparseVAE; see ``check_model_options``):
     ``posterior`` (None: the prior's natural pairing), ``prior_df`` (Student-t
-    prior), ``slab_probability`` (spike-and-slab prior), ``threshold`` (None,
-    a number >= 0 or "learned": exact zeros for Normal and Laplace
-    posteriors) and ``objective`` ("elbo" or "iwae" with k = ``n_samples``).
+    prior), ``slab_probability`` (spike-and-slab prior), ``prior_scale``
+    (scale of the prior, the slab's for the spike-and-slab; None: 1),
+    ``threshold`` (None, a number >= 0 or "learned": exact zeros for Normal
+    and Laplace posteriors), ``threshold_prior`` (the learned thresholds'
+    Gamma (concentration, rate); None: SparseVAE's (2, 20)) and
+    ``objective`` ("elbo" or "iwae" with k = ``n_samples``).
     """
 
     data: str = "synthetic"
@@ -91,7 +95,9 @@ class ExperimentConfig:
     posterior: str | None = None
     prior_df: float | None = None
     slab_probability: float | None = None
+    prior_scale: float | None = None
     threshold: float | str | None = None
+    threshold_prior: tuple | None = None
     objective: str = "elbo"
     latent_dim: int | None = None
     epochs: int | None = None
@@ -182,6 +188,8 @@ class ExperimentConfig:
             parts.append(f"df{self.prior_df:g}")
         if self.slab_probability is not None:
             parts.append(f"slab{self.slab_probability:g}")
+        if self.prior_scale is not None:
+            parts.append(f"scale{self.prior_scale:g}")
         parts.append(f"z{self.latent_dim}")
         if self.posterior is not None:
             parts.append(f"{self.posterior}_posterior")
@@ -190,6 +198,8 @@ class ExperimentConfig:
             parts.append(
                 "threshold_learned" if threshold == "learned" else f"threshold{threshold:g}"
             )
+        if self.threshold_prior is not None:
+            parts.append("gamma{:g}_{:g}".format(*self.threshold_prior))
         if self.objective != "elbo":
             parts.append(f"{self.objective}{self.n_samples}")
         if self.tag:
@@ -200,8 +210,9 @@ class ExperimentConfig:
 def check_model_options(config):
     """Check and canonicalise a config's prior and posterior options in place.
 
-    ``posterior``, ``prior_df`` and ``slab_probability`` equal to their
-    defaults (the paper's pairing, 3, 0.5) become None, so a run that names a
+    ``posterior``, ``prior_df``, ``slab_probability``, ``prior_scale`` and
+    ``threshold_prior`` equal to their defaults (the paper's pairing, 3, 0.5,
+    1, (2, 20)) become None, so a run that names a
     default has the config (and the folder) of one that does not.
     """
     if config.posterior is not None:
@@ -221,7 +232,15 @@ def check_model_options(config):
             raise ValueError(f"{key} applies to the {owner!r} prior only, not to {config.prior!r}.")
         value = check(value)
         setattr(config, key, None if value == default else value)
+    if config.prior_scale is not None:
+        config.prior_scale = check_scale(config.prior_scale, "prior_scale")
+        config.prior_scale = None if config.prior_scale == 1.0 else config.prior_scale
     config.objective = lookup(config.objective, OBJECTIVES, "objective")
-    # The Gamma prior of learned thresholds is SparseVAE's default; only the
-    # threshold itself is checked here.
-    config.threshold = check_threshold(config.threshold, (1.0, 1.0), posterior, config.objective)[0]
+    gamma = THRESHOLD_PRIOR if config.threshold_prior is None else config.threshold_prior
+    config.threshold, gamma = check_threshold(config.threshold, gamma, posterior, config.objective)
+    if config.threshold_prior is not None and config.threshold != "learned":
+        raise ValueError(
+            "threshold_prior is the Gamma prior of learned thresholds: it applies with "
+            f"threshold='learned' only, not threshold={config.threshold!r}."
+        )
+    config.threshold_prior = None if gamma == THRESHOLD_PRIOR else gamma

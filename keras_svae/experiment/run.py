@@ -17,6 +17,7 @@ from keras_svae.callbacks import ImageSummaries, KLWarmUp, SparsitySummaries
 from keras_svae.experiment.config import ExperimentConfig
 from keras_svae.experiment.datasets import load_experiment_data
 from keras_svae.model import SparseVAE
+from keras_svae.thresholds import THRESHOLD_PRIOR
 from keras_svae.validation import check_seed
 
 # A run in progress lives here (inside the output folder) until it is complete;
@@ -34,7 +35,9 @@ def build_model(config, data):
         posterior=config.posterior,
         prior_df=config.prior_df,
         slab_probability=config.slab_probability,
+        prior_scale=1.0 if config.prior_scale is None else config.prior_scale,
         threshold=config.threshold,
+        threshold_prior=config.threshold_prior or THRESHOLD_PRIOR,
         objective=config.objective,
         likelihood=data.likelihood,
         likelihood_scale=data.likelihood_scale,

@@ -158,8 +158,8 @@ def cached_data(config):
     """`load_experiment_data` for ``config``, reused for runs that differ only in
     the model (the pairings of one data set and seed); one data set is kept."""
     fields = dataclasses.asdict(config)
-    for key in ("prior", "posterior", "prior_df", "slab_probability", "threshold", "objective",
-                "n_samples", "kl", "tag"):  # fmt: skip
+    for key in ("prior", "posterior", "prior_df", "slab_probability", "prior_scale", "threshold",
+                "threshold_prior", "objective", "n_samples", "kl", "tag"):  # fmt: skip
         fields.pop(key)
     key = json.dumps(fields, sort_keys=True, default=str)
     if key not in _DATA:
