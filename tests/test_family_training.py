@@ -235,7 +235,9 @@ def test_cli_trains_with_a_threshold_and_a_laplace_posterior(tmp_path):
 
 def test_cli_sets_the_slab_scale_and_the_gamma_prior_of_learned_thresholds(tmp_path):
     folder, metrics = run_cli(tmp_path / "slab", "--prior", "spike_slab", "--prior-scale", "2")
-    assert folder.name == "synthetic-spike_slab-scale2-z10" and metrics["config"]["prior_scale"] == 2
+    assert (
+        folder.name == "synthetic-spike_slab-scale2-z10" and metrics["config"]["prior_scale"] == 2
+    )
     model = keras.models.load_model(folder / "model.keras")
     assert model.prior_scale == 2.0 and np.all(np.asarray(model.prior.distribution.scale) == 2.0)
     folder, metrics = run_cli(

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 import keras_svae
 from keras_svae.data import synthetic_patches
+from keras_svae.experiment.run import execution_size
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +115,22 @@ def test_fit_on_a_pipeline_does_not_warn_about_shuffle(patches):
         assert not [w for w in caught if "shuffle" in str(w.message)], caught
     with pytest.warns(UserWarning, match="shuffle=True"):  # asked for: Keras says it ignores it
         vae.fit(dataset, epochs=1, verbose=0, shuffle=True)
+
+
+def test_steps_per_epoch_must_be_a_multiple_of_steps_per_execution(patches):
+    """Keras does not shorten an epoch's last execution: 10 steps an epoch in
+    executions of 4 would take 12 batches an epoch. Refused, with the fix."""
+    dataset = keras_svae.data.make_epochs_dataset(patches.x[:1000], 100, seed=0, epochs=3)
+    vae = keras_svae.SparseVAE(latent_dim=3, prior="laplace", decoder="linear", seed=2)
+    coder = keras_svae.SparseCoding(n_atoms=3, seed=2)
+    for model in (vae, coder):
+        model.compile(steps_per_execution=4)
+        with pytest.raises(ValueError, match=r"steps_per_epoch=10 is not a multiple.*=4.*e\.g\. 2"):
+            model.fit(dataset, epochs=3, steps_per_epoch=10, verbose=0)
+        model.compile(steps_per_execution=5)
+        model.fit(dataset, epochs=3, steps_per_epoch=10, verbose=0)
+        assert int(model.optimizer.iterations) == 30  # each epoch one pass of 10 batches
+    assert execution_size(100, 32) == 25 and execution_size(97, 32) == 1
 
 
 def test_fit_on_dataset_with_bernoulli(patches):

@@ -38,6 +38,9 @@ def test_default_run_denoises_and_reports_what_it_measured(default_run, prior):
     for figure in ("reconstructions.png", "patterns.png", "latent_kl.png", "training_curves.png"):
         assert (folder / figure).read_bytes()[:8] == PNG_MAGIC
     model = keras.models.load_model(folder / "model.keras")
+    # 40 epochs of exactly one pass each (100 batches of 200): no execution
+    # of 32 steps runs into the next epoch's batches (check_epoch_steps).
+    assert int(model.optimizer.iterations) == 40 * 100
     test = synthetic_patches(2000, seed=1)
     reconstructions = np.asarray(model.reconstruct(test.x))
     assert float(np.mean((reconstructions - test.x) ** 2)) == pytest.approx(

@@ -25,6 +25,13 @@ from keras_svae.validation import check_seed
 WORK_SUFFIX = f"{files.PARTIAL_MARK}run"
 
 
+def execution_size(steps_per_epoch, requested):
+    """The largest steps_per_execution up to ``requested`` that divides
+    ``steps_per_epoch`` (see ``validation.check_epoch_steps``): 25 for 100
+    steps an epoch and 32 requested."""
+    return max(d for d in range(1, int(requested) + 1) if int(steps_per_epoch) % d == 0)
+
+
 def build_model(config, data):
     """A compiled SparseVAE for ``config``; the learning rate decays
     exponentially from ``learning_rate`` to ``final_learning_rate`` over the
@@ -64,10 +71,13 @@ def build_model(config, data):
             decay_steps=max(steps, 1),
             decay_rate=config.final_learning_rate / config.learning_rate,
         )
+    execution = config.steps_per_execution
+    if data.info is None:  # arrays: trained with steps_per_epoch (run_variant)
+        execution = execution_size(-(-data.num_train // config.batch_size), execution)
     model.compile(
         optimizer=keras.optimizers.Adam(rate, global_clipnorm=10.0),
         jit_compile=config.jit_compile,
-        steps_per_execution=config.steps_per_execution,
+        steps_per_execution=execution,
     )
     return model
 
