@@ -2,6 +2,7 @@
 complete report and a rerun keeps every finished run; the per-metric summary
 follows the numbers; the CIFAR recipe is the one the cifar config uses."""
 
+import json
 import re
 from pathlib import Path
 
@@ -93,6 +94,16 @@ def test_tiny_comparison_writes_a_complete_report_and_a_rerun_keeps_it(
     assert set(beyond.run_comparison(runs, say=said.append, quick=True).values()) == {"finished"}
     assert said == [f"beyond: {len(runs)} of {len(runs)} runs finished earlier (or failed), kept"]
     assert {p: p.read_bytes() for p in tmp_path.rglob("*.json")} == written
+    # A run written before a config field existed is still the same run.
+    for run in (runs[0], runs[-1]):  # a VAE and a FISTA run
+        path = run.path / "metrics.json"
+        metrics = json.loads(path.read_text())
+        del metrics["config"]["threshold_prior"], metrics["config"]["prior_scale"]
+        path.write_text(json.dumps(metrics))
+        assert beyond.run_state(run) == "finished" and beyond.load_result(run) is not None
+        metrics["config"]["seed"] += 1  # a different run
+        path.write_text(json.dumps(metrics))
+        assert beyond.run_state(run) == "todo"
 
 
 def test_command_line_refuses_bad_choices(capsys):

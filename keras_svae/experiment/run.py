@@ -164,10 +164,18 @@ def finished_metrics(config, out_dir):
         metrics = json.loads(path.read_text())
     except ValueError:
         return None
-    # Fields added since the run was written count as their defaults.
+    return metrics if same_config(metrics.get("config"), config) else None
+
+
+def same_config(saved, config):
+    """Whether ``saved`` (a config dict read from a run's JSON) is ``config``;
+    fields added to ExperimentConfig since it was written count as their
+    defaults, so a new option does not retrain finished runs."""
+    if not isinstance(saved, dict):
+        return False
     defaults = {f.name: f.default for f in dataclasses.fields(ExperimentConfig)}
-    saved = {**defaults, **metrics.get("config", {})}
-    return metrics if saved == json.loads(json.dumps(dataclasses.asdict(config))) else None
+    expected = json.loads(json.dumps(dataclasses.asdict(config)))
+    return json.loads(json.dumps({**defaults, **saved})) == expected
 
 
 def resume_epoch(backup_dir):

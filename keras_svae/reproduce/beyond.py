@@ -25,6 +25,7 @@ import numpy as np
 
 from keras_svae import evaluation, files, plots
 from keras_svae.experiment import ExperimentConfig, load_experiment_data, run_variant
+from keras_svae.experiment.run import same_config
 from keras_svae.reproduce.grid import progress_bar, recorded_failure
 from keras_svae.reproduce.measures import QUICK_GABOR
 
@@ -135,7 +136,10 @@ def run_state(run):
             saved = json.loads(metrics.read_text())
         except ValueError:
             saved = {}
-        if {"config": saved.get("config"), "fista": saved.get("fista")} == _saved(run):
+        if (
+            same_config(saved.get("config"), run.config)
+            and saved.get("fista") == _saved(run)["fista"]
+        ):
             return "finished"
     failed = run.folder / f"{run.name}.failed.json"
     return "failed" if recorded_failure(failed, "settings", _saved(run)) else "todo"
