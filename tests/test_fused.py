@@ -56,9 +56,9 @@ def test_fused_matches_keras_loop_with_a_smaller_last_batch(patches):
 
 
 def test_fused_dataset_of_tuples_and_steps_per_epoch(patches):
-    # (x,) elements, and a repeated dataset cut by steps_per_epoch=10, which
-    # Keras runs as three whole executions of 4 steps: 24 steps in 2 epochs on
-    # both paths.
+    # (x,) elements, and a repeated dataset cut by steps_per_epoch=12, three
+    # executions of 4 steps: 24 steps in 2 epochs on both paths (a
+    # steps_per_epoch that 4 does not divide is refused: check_epoch_steps).
     data = tf.data.Dataset.from_tensor_slices((patches.x,)).batch(50, drop_remainder=True).repeat()
     runs = {}
     for fuse in (True, False):
@@ -72,7 +72,7 @@ def test_fused_dataset_of_tuples_and_steps_per_epoch(patches):
             data_shape=patches.x.shape[1:],
         )
         model.compile(jit_compile=True, steps_per_execution=4, fuse_steps=fuse)
-        history = model.fit(data, epochs=2, steps_per_epoch=10, verbose=0)
+        history = model.fit(data, epochs=2, steps_per_epoch=12, verbose=0)
         runs[fuse] = (int(model.optimizer.iterations), history.history["loss"])
     assert runs[True][0] == runs[False][0] == 24
     np.testing.assert_allclose(runs[True][1], runs[False][1], rtol=1e-4)
