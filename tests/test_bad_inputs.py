@@ -751,6 +751,21 @@ def test_family_options(kwargs, message):
         SparseVAE(latent_dim=2, data_shape=(4,), encoder_units=(8,), **kwargs)
 
 
+def test_steps_per_epoch_the_execution_size_does_not_divide():  # row 167
+    model = SparseVAE(latent_dim=2, data_shape=(4,), encoder_units=(8,), seed=0)
+    model.compile(steps_per_execution=4)
+    data = tf.data.Dataset.from_tensor_slices(np.zeros((100, 4), "float32")).batch(10).repeat()
+    with pytest.raises(ValueError, match=r"steps_per_epoch=10 is not a multiple of the compiled"):
+        model.fit(data, epochs=1, steps_per_epoch=10, verbose=0)
+    assert int(model.optimizer.iterations) == 0  # refused before any step
+
+
+def test_posterior_collapse_of_a_sampled_kl():  # row 168
+    model = SparseVAE(latent_dim=2, prior="student_t", data_shape=(4,), encoder_units=(8,))
+    with pytest.raises(ValueError, match=r"posterior_collapse needs a closed-form KL"):
+        evaluation.posterior_collapse(model, np.zeros((5, 4), "float32"))
+
+
 @pytest.mark.parametrize(
     "argv, message",
     rows(
@@ -759,6 +774,9 @@ def test_family_options(kwargs, message):
         (164, ["--prior", "cauchy", "--threshold", "0.1"], r"error: threshold= gives exact"),
         (165, ["--strategy", "multi-worker"], r"error: --strategy multi-worker needs the cluster"),
         (166, ["--checkpoint-steps", "0"], r"argument --checkpoint-steps: must be an integer >= 1"),
+        (169, ["--prior", "spike_slab", "--prior-scale", "0"], r"error: prior_scale must be a"),
+        (170, ["--threshold-prior", "2,20"], r"error: threshold_prior .* threshold='learned' only"),
+        (171, ["--threshold", "learned", "--threshold-prior", "2"], r"--threshold-prior: must be"),
     ),
 )
 def test_train_command_line_family_and_scale(tmp_path, capsys, monkeypatch, argv, message):
