@@ -216,7 +216,12 @@ def write_report(runs, out, seeds, presets, command="", wall_seconds=None, quick
         f"- machine: {platform.platform()}, {os.cpu_count()} CPU cores, Python "
         f"{platform.python_version()}",
         f"- training time of the finished runs: {total / 60:.1f} min"
-        + (f"; wall time of this sitting: {wall_seconds / 60:.1f} min" if wall_seconds else ""),
+        + (
+            f"; wall time of the sitting that wrote this report (runs finished earlier "
+            f"kept, not timed): {wall_seconds / 60:.1f} min"
+            if wall_seconds
+            else ""
+        ),
         f"- written {datetime.datetime.now().isoformat(timespec='seconds')}",
         "",
     ]
