@@ -181,6 +181,23 @@ def test_spike_slab_closed_form_matches_monte_carlo_on_its_own_samples(q, p):
     assert abs(draws.mean() - float(tfd.kl_divergence(q, p))) < 3 * standard_error
 
 
+def test_horseshoe_prior_log_density_is_finite_at_zero():
+    """A float32 draw rounds to exactly 0 about once in a million: TFP's log
+    density is +inf there with a NaN gradient, which turned a BSDS run's loss
+    into NaN. The prior's own density floors |z| at 1e-15 scales."""
+    prior = make_prior("horseshoe", 3, scale=2.0).distribution
+    z = tf.constant([[0.0, -1e-30, 0.7], [1e-7, -2.0, 15.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        log_p = prior.log_prob(z)
+    gradient = tape.gradient(log_p, z).numpy()
+    assert np.all(np.isfinite(log_p.numpy())) and np.all(np.isfinite(gradient))
+    assert log_p.numpy()[0, 0] > log_p.numpy()[0, 2]  # still the peak at 0
+    tfp_log_p = tfd.Horseshoe(tf.fill([3], 2.0)).log_prob(z).numpy()
+    assert np.isinf(tfp_log_p[0, 0])  # what the floor guards against
+    np.testing.assert_array_equal(log_p.numpy()[1], tfp_log_p[1])  # elsewhere TFP's own
+
+
 def test_tfp_horseshoe_log_density_is_close_to_the_exact_one():
     """The sampled KL of the horseshoe prior rests on TFP's approximate density."""
     x = np.array([1e-3, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0])
