@@ -107,7 +107,8 @@ def prior_parameters(model):
         tfd.Horseshoe: "horseshoe",
     }
     distribution = inner_distribution(model.prior)
-    family = families.get(type(distribution))
+    # isinstance: keras_svae's own Horseshoe subclasses TFP's.
+    family = next((name for cls, name in families.items() if isinstance(distribution, cls)), None)
     if family is None:
         raise ExportError(
             f"The model's prior is a {type(model.prior).__name__} over "
