@@ -102,7 +102,8 @@ class SparsitySummaries(keras.callbacks.Callback):
     sparsity of the standardised posterior means, 0 dense to 1 one-hot),
     ``collapsed_fraction`` (latents whose KL is within 0.01 nats of its floor
     for 95% of the examples; only for a closed-form KL, see
-    ``evaluation.posterior_collapse``), ``explained_variance`` (1 - MSE / Var(x)) and ``kl_total``;
+    ``evaluation.posterior_collapse``), ``explained_variance`` (1 - MSE /
+    Var(x)) and ``kl_total``;
     histograms ``posterior_means`` (all code values) and ``kl_per_latent``, and
     one scalar per latent ``kl/z<k>``. Written under ``log_dir/sparsity``.
 
@@ -121,7 +122,9 @@ class SparsitySummaries(keras.callbacks.Callback):
             raise ValueError("SparsitySummaries needs at least 2 examples in x.")
         self.every = every
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "sparsity"))
-        self.floor = None  # kl_floor of the model, found at the first log (False: sampled KL)
+
+    def on_train_begin(self, logs=None):
+        self.floor = evaluation.kl_floor(self.model)  # fixed by the prior and posterior family
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
@@ -135,10 +138,7 @@ class SparsitySummaries(keras.callbacks.Callback):
             "explained_variance": evaluation.explained_variance(x, reconstructions),
             "kl_total": float(kl.sum(axis=1).mean()),
         }
-        if self.floor is None:
-            self.floor = evaluation.kl_floor(model)
-            self.floor = False if self.floor is None else self.floor
-        if self.floor is not False:
+        if self.floor is not None:  # a closed-form KL
             values["collapsed_fraction"] = evaluation.collapsed_fraction(kl, self.floor)
         if model.latent_dim > 1:
             values["hoyer"] = evaluation.hoyer_sparsity(means)

@@ -210,14 +210,20 @@ def check_epoch_steps(steps_per_epoch, steps_per_execution):
     """
     execution = steps_per_execution or 1
     if steps_per_epoch and execution > 1 and int(steps_per_epoch) % int(execution):
-        divisors = [d for d in range(int(execution), 0, -1) if int(steps_per_epoch) % d == 0]
         raise ValueError(
             f"steps_per_epoch={steps_per_epoch} is not a multiple of the compiled "
             f"steps_per_execution={execution}: Keras would take "
             f"{-(-int(steps_per_epoch) // int(execution)) * int(execution)} batches an epoch, "
             "running into the next epoch's. Compile with a steps_per_execution that divides "
-            f"it (e.g. {divisors[0]})."
+            f"it (e.g. {execution_size(steps_per_epoch, execution)})."
         )
+
+
+def execution_size(steps_per_epoch, requested):
+    """The largest steps_per_execution up to ``requested`` that divides
+    ``steps_per_epoch`` (see ``check_epoch_steps``): 25 for 100 steps an
+    epoch and 32 requested."""
+    return max(d for d in range(1, int(requested) + 1) if int(steps_per_epoch) % d == 0)
 
 
 def check_example_shape(shape, data_shape):

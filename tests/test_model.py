@@ -9,7 +9,7 @@ import tensorflow as tf
 
 import keras_svae
 from keras_svae.data import synthetic_patches
-from keras_svae.experiment.run import execution_size
+from keras_svae.validation import execution_size
 
 
 @pytest.fixture(scope="module")

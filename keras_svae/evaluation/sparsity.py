@@ -138,24 +138,21 @@ def kl_floor(model):
         return None
     params = tf.Variable(start)
 
-    def kl_and_gradient(values):
+    def per_latent(values):
         params.assign(tf.reshape(tf.constant(values, prior.dtype), params.shape))
+        q = posterior_from_params(model.posterior_family, params, model.scale_activation)
+        return tfd.kl_divergence(inner_distribution(q), prior)[0]
+
+    def kl_and_gradient(values):
         with tf.GradientTape() as tape:
-            q = posterior_from_params(
-                model.posterior_family, params, scale_activation=model.scale_activation
-            )
-            terms = tfd.kl_divergence(inner_distribution(q), prior)[0]
-            total = tf.reduce_sum(terms)
+            total = tf.reduce_sum(per_latent(values))
         gradient = tape.gradient(total, params)
         return float(total), np.asarray(gradient, np.float64).ravel()
 
     found = scipy.optimize.minimize(
         kl_and_gradient, np.zeros(params.shape[-1]), jac=True, method="L-BFGS-B"
     )
-    kl_and_gradient(found.x)
-    q = posterior_from_params(model.posterior_family, params, model.scale_activation)
-    floor = np.asarray(tfd.kl_divergence(inner_distribution(q), prior)[0], np.float64)
-    return np.maximum(floor, 0.0)
+    return np.maximum(np.asarray(per_latent(found.x), np.float64), 0.0)
 
 
 def kl_per_latent(model, x, per_example=False, n_samples=256, batch_size=1000, seed=0):

@@ -18,18 +18,11 @@ from keras_svae.experiment.config import ExperimentConfig
 from keras_svae.experiment.datasets import load_experiment_data
 from keras_svae.model import SparseVAE
 from keras_svae.thresholds import THRESHOLD_PRIOR
-from keras_svae.validation import check_seed
+from keras_svae.validation import check_seed, execution_size
 
 # A run in progress lives here (inside the output folder) until it is complete;
 # a killed run's folder is reused by the next run of the same name.
 WORK_SUFFIX = f"{files.PARTIAL_MARK}run"
-
-
-def execution_size(steps_per_epoch, requested):
-    """The largest steps_per_execution up to ``requested`` that divides
-    ``steps_per_epoch`` (see ``validation.check_epoch_steps``): 25 for 100
-    steps an epoch and 32 requested."""
-    return max(d for d in range(1, int(requested) + 1) if int(steps_per_epoch) % d == 0)
 
 
 def build_model(config, data):
