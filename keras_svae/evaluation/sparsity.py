@@ -136,23 +136,26 @@ def kl_floor(model):
     probe = inner_distribution(posterior_from_params(model.posterior_family, start))
     if not has_closed_form(probe, prior):
         return None
-    params = tf.Variable(start)
 
-    def per_latent(values):
-        params.assign(tf.reshape(tf.constant(values, prior.dtype), params.shape))
+    # Plain tensors, no tf.Variable: a variable made inside a distribution
+    # strategy's scope (a callback under fit) would be a distributed one.
+    def per_latent(params):
         q = posterior_from_params(model.posterior_family, params, model.scale_activation)
         return tfd.kl_divergence(inner_distribution(q), prior)[0]
 
     def kl_and_gradient(values):
+        params = tf.constant(np.reshape(values, start.shape), prior.dtype)
         with tf.GradientTape() as tape:
-            total = tf.reduce_sum(per_latent(values))
+            tape.watch(params)
+            total = tf.reduce_sum(per_latent(params))
         gradient = tape.gradient(total, params)
         return float(total), np.asarray(gradient, np.float64).ravel()
 
     found = scipy.optimize.minimize(
-        kl_and_gradient, np.zeros(params.shape[-1]), jac=True, method="L-BFGS-B"
+        kl_and_gradient, np.zeros(start.shape[-1]), jac=True, method="L-BFGS-B"
     )
-    return np.maximum(np.asarray(per_latent(found.x), np.float64), 0.0)
+    best = tf.constant(np.reshape(found.x, start.shape), prior.dtype)
+    return np.maximum(np.asarray(per_latent(best), np.float64), 0.0)
 
 
 def kl_per_latent(model, x, per_example=False, n_samples=256, batch_size=1000, seed=0):
