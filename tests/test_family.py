@@ -20,7 +20,7 @@ from sklearn.decomposition import sparse_encode
 from keras_svae import evaluation
 from keras_svae import export as ex
 from keras_svae.data import load_synthetic
-from keras_svae.distributions import check_pairing, make_posterior, make_prior
+from keras_svae.distributions import Horseshoe, check_pairing, make_posterior, make_prior
 from keras_svae.export.graph import build_module, write_saved_model
 from keras_svae.export.sampling import (
     family_parameters,
@@ -184,7 +184,7 @@ def test_spike_slab_closed_form_matches_monte_carlo_on_its_own_samples(q, p):
 def test_horseshoe_prior_log_density_is_finite_at_zero():
     """A float32 draw rounds to exactly 0 about once in a million: TFP's log
     density is +inf there with a NaN gradient, which turned a BSDS run's loss
-    into NaN. The prior's own density floors |z| at 1e-15 scales."""
+    into NaN. The prior's own density caps the spike smoothly."""
     prior = make_prior("horseshoe", 3, scale=2.0).distribution
     z = tf.constant([[0.0, -1e-30, 0.7], [1e-7, -2.0, 15.0]])
     with tf.GradientTape() as tape:
@@ -194,8 +194,44 @@ def test_horseshoe_prior_log_density_is_finite_at_zero():
     assert np.all(np.isfinite(log_p.numpy())) and np.all(np.isfinite(gradient))
     assert log_p.numpy()[0, 0] > log_p.numpy()[0, 2]  # still the peak at 0
     tfp_log_p = tfd.Horseshoe(tf.fill([3], 2.0)).log_prob(z).numpy()
-    assert np.isinf(tfp_log_p[0, 0])  # what the floor guards against
-    np.testing.assert_array_equal(log_p.numpy()[1], tfp_log_p[1])  # elsewhere TFP's own
+    assert np.isinf(tfp_log_p[0, 0])  # what the cap guards against
+    np.testing.assert_array_equal(log_p.numpy()[1, 1:], tfp_log_p[1, 1:])  # TFP's own
+
+
+@pytest.mark.parametrize("scale", [0.05, 1.0, 3.0])
+def test_horseshoe_prior_gradient_is_finite_wherever_float32_draws_land(scale):
+    """TFP's float32 gradient is -inf for 1e-15 <= |z| / scale <= 2.5e-10
+    (clipping then makes it NaN); the prior's is finite for every float32 value,
+    denormals and both signs included, and points towards 0."""
+    magnitudes = np.concatenate([[0.0, 1e-45, 1e-38], np.logspace(-30, 6, 145)])
+    z = tf.constant(np.concatenate([magnitudes, -magnitudes]).astype("float32"))
+    prior = Horseshoe(scale=tf.constant(scale))
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        log_p = prior.log_prob(z)
+    gradient = tape.gradient(log_p, z).numpy()
+    assert np.all(np.isfinite(log_p.numpy())) and np.all(np.isfinite(gradient))
+    assert np.all(gradient * z.numpy() <= 0)  # the density falls away from 0
+    with tf.GradientTape() as tape:  # the band where TFP's own gradient overflows
+        band = tf.constant([1e-13 * scale], tf.float32)
+        tape.watch(band)
+        tfp_log_p = tfd.Horseshoe(tf.constant(scale)).log_prob(band)
+    assert np.isinf(tape.gradient(tfp_log_p, band).numpy()).all()
+    far = np.abs(z.numpy()) >= 1e-3 * scale  # away from the cap: TFP's density
+    tfp_far = tfd.Horseshoe(tf.constant(scale)).log_prob(z).numpy()[far]
+    np.testing.assert_array_equal(log_p.numpy()[far], tfp_far)
+
+
+def test_horseshoe_prior_cap_moves_almost_no_probability():
+    """The cap changes the density only within 1e-3 scales of 0; there it
+    integrates (by quadrature of the capped density) to within 1e-5 of the
+    horseshoe's own mass of that interval."""
+    prior = Horseshoe(scale=F64(1.0))
+    x = np.concatenate([np.logspace(-14, -3, 20001)])
+    capped = np.exp(prior.log_prob(x).numpy())
+    exact = np.exp(tfd.Horseshoe(F64(1.0)).log_prob(x).numpy())
+    difference = 2 * np.trapezoid(np.abs(capped - exact), x)
+    assert difference < 1e-5
 
 
 def test_tfp_horseshoe_log_density_is_close_to_the_exact_one():
