@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from keras_svae.experiment import MEASURES_VERSION
 from keras_svae.reproduce.beyond import DATASETS, FISTA, LABELS
 from keras_svae.reproduce.beyond_report import best_summary
 
@@ -104,6 +105,33 @@ def test_tiny_comparison_writes_a_complete_report_and_a_rerun_keeps_it(
         metrics["config"]["seed"] += 1  # a different run
         path.write_text(json.dumps(metrics))
         assert beyond.run_state(run) == "todo"
+        metrics["config"]["seed"] -= 1
+        path.write_text(json.dumps(metrics))
+
+    # Numbers of an older measures version: measured again from the saved
+    # model, not retrained; the training record is kept, the numbers agree.
+    monkeypatch.undo()
+    stale = {}
+    for run in (runs[0], runs[-1]):  # a VAE and a FISTA run
+        for name in ("metrics.json", beyond.EXTRA_FILE):
+            path = run.path / name
+            if path.is_file():
+                numbers = json.loads(path.read_text())
+                stale[path] = numbers
+                path.write_text(json.dumps({**numbers, "measures_version": 1, "mse": 123.0}))
+        assert beyond.run_state(run) == "todo"
+    models = {run.path: (run.path / "model.keras").read_bytes() for run in (runs[0], runs[-1])}
+    said = []
+    assert set(beyond.run_comparison(runs, say=said.append, quick=True).values()) == {"finished"}
+    assert any("measuring its saved model again" in line for line in said), said
+    for path, before in stale.items():
+        after = json.loads(path.read_text())
+        assert after["measures_version"] == MEASURES_VERSION
+        for key in ("mse", "train_seconds", "active_units"):
+            if key in before:
+                assert after[key] == pytest.approx(before[key], rel=1e-5), key
+    for folder, model in models.items():
+        assert (folder / "model.keras").read_bytes() == model  # not retrained
 
 
 def test_command_line_refuses_bad_choices(capsys):

@@ -4,7 +4,15 @@ that compares runs (``comparison_table``). The command line
 
 from keras_svae.experiment.config import DATASET_DEFAULTS, DATASETS, ExperimentConfig
 from keras_svae.experiment.datasets import ExperimentData, load_experiment_data
-from keras_svae.experiment.run import build_model, evaluate_variant, run_variant, write_figures
+from keras_svae.experiment.run import (
+    MEASURES_VERSION,
+    build_model,
+    evaluate_variant,
+    measured_now,
+    remeasure_variant,
+    run_variant,
+    write_figures,
+)
 from keras_svae.experiment.table import comparison_table
 
 __all__ = [
@@ -12,10 +20,13 @@ __all__ = [
     "DATASET_DEFAULTS",
     "ExperimentConfig",
     "ExperimentData",
+    "MEASURES_VERSION",
     "build_model",
     "comparison_table",
     "evaluate_variant",
     "load_experiment_data",
+    "measured_now",
+    "remeasure_variant",
     "run_variant",
     "write_figures",
 ]

@@ -24,6 +24,18 @@ from keras_svae.validation import check_seed, execution_size
 # a killed run's folder is reused by the next run of the same name.
 WORK_SUFFIX = f"{files.PARTIAL_MARK}run"
 
+# The version of the numbers a finished run holds (evaluate_variant's and the
+# grids' extra numbers). It is raised when what one of them means changes; a
+# finished run measured by an older version is then measured again from its
+# saved model (`remeasure_variant`), not retrained and not kept stale.
+MEASURES_VERSION = 2
+
+
+def measured_now(numbers):
+    """Whether ``numbers`` (a run's metrics or extra numbers, as read from its
+    JSON) were measured by this version of the library's measures."""
+    return isinstance(numbers, dict) and numbers.get("measures_version") == MEASURES_VERSION
+
 
 def build_model(config, data):
     """A compiled SparseVAE for ``config``; the learning rate decays
@@ -149,7 +161,8 @@ def write_figures(model, data, latent_codes, patterns, kl, history, folder, titl
 
 
 def finished_metrics(config, out_dir):
-    """The metrics of a finished run of exactly this config, or None."""
+    """The metrics of a finished run of exactly this config, or None (whether
+    they are current is `measured_now`'s question)."""
     path = Path(out_dir) / config.name / "metrics.json"
     if not path.is_file():
         return None
@@ -225,9 +238,12 @@ def run_variant(config, out_dir, verbose=0, say=print, callbacks=(), strategy=No
     out_dir = files.check_output_folder(out_dir, "--out")  # before any data is read
     check_seed(config.seed, "seed", allow_none=False)
     done = finished_metrics(config, out_dir)
-    if done is not None:
+    if done is not None and measured_now(done):
         say(f"{config.name}: finished earlier, kept ({out_dir / config.name}/)")
         return done
+    if done is not None and (out_dir / config.name / "model.keras").is_file():
+        say(f"{config.name}: finished earlier with older measures; measuring its saved model again")
+        return remeasure_variant(config, out_dir, done)
     keras.utils.set_random_seed(config.seed)
     data = load_experiment_data(config)  # bad input fails here, before anything is written
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
@@ -299,10 +315,31 @@ def run_variant(config, out_dir, verbose=0, say=print, callbacks=(), strategy=No
         train_seconds=seconds,
         history=history,
         config=dataclasses.asdict(config),
+        measures_version=MEASURES_VERSION,
     )
     model.save(work / "model.keras")
     write_figures(model, data, latent_codes, patterns, kl, history, work, config.name)
     files.write_json(work / "metrics.json", metrics)
     files.remove(work / "backup")
     files.replace_folder(work, out_dir / config.name)
+    return metrics
+
+
+def remeasure_variant(config, out_dir, saved):
+    """Measure a finished run again from its saved model: the numbers and
+    figures of `evaluate_variant` / `write_figures` as this version computes
+    them, the training record (history, time, config) kept from ``saved``
+    (its metrics.json). metrics.json is written last, so a run interrupted
+    here is measured again next time. Returns the new metrics."""
+    folder = Path(out_dir) / config.name
+    keras.utils.set_random_seed(config.seed)
+    data = load_experiment_data(config)
+    model = keras.models.load_model(folder / "model.keras")
+    metrics, latent_codes, patterns, kl = evaluate_variant(model, data, config)
+    history = saved.get("history", {})
+    write_figures(model, data, latent_codes, patterns, kl, history, folder, config.name)
+    kept = ("name", "prior", "posterior", "kl_path", "train_seconds", "history", "config")
+    metrics.update({key: saved[key] for key in kept if key in saved})
+    metrics["measures_version"] = MEASURES_VERSION
+    files.write_json(folder / "metrics.json", metrics)
     return metrics

@@ -17,6 +17,7 @@ when its margin over the second is larger than the spread over seeds
 
 import dataclasses
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from keras_svae import evaluation, files, plots
 from keras_svae.experiment import ExperimentConfig, load_experiment_data, run_variant
-from keras_svae.experiment.run import same_config
+from keras_svae.experiment.run import MEASURES_VERSION, measured_now, same_config
 from keras_svae.reproduce.grid import progress_bar, recorded_failure
 from keras_svae.reproduce.measures import QUICK_GABOR
 
@@ -128,19 +129,33 @@ def _saved(run):
     return json.loads(json.dumps({"config": dataclasses.asdict(run.config), "fista": run.fista}))
 
 
+def _read_json(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def trained(run):
+    """Whether ``run``'s folder holds a trained model of exactly its settings
+    (its numbers may still be an older version's: `run_state`)."""
+    saved = _read_json(run.path / "metrics.json")
+    return (
+        same_config(saved.get("config"), run.config)
+        and saved.get("fista") == _saved(run)["fista"]
+        and (run.path / "model.keras").is_file()
+    )
+
+
 def run_state(run):
-    """ "finished", "failed" (same settings) or "todo"."""
-    metrics, extra = run.path / "metrics.json", run.path / EXTRA_FILE
-    if metrics.is_file() and (run.fista or extra.is_file()):
-        try:
-            saved = json.loads(metrics.read_text())
-        except ValueError:
-            saved = {}
-        if (
-            same_config(saved.get("config"), run.config)
-            and saved.get("fista") == _saved(run)["fista"]
-        ):
-            return "finished"
+    """ "finished", "failed" (same settings) or "todo". A trained run whose
+    numbers an older version measured is "todo": it is measured again from its
+    saved model, not retrained."""
+    measured = measured_now(_read_json(run.path / "metrics.json")) and (
+        run.fista or measured_now(_read_json(run.path / EXTRA_FILE))
+    )
+    if trained(run) and measured:
+        return "finished"
     failed = run.folder / f"{run.name}.failed.json"
     return "failed" if recorded_failure(failed, "settings", _saved(run)) else "todo"
 
@@ -206,13 +221,22 @@ def extra_metrics(run, quick=False):
 def run_fista(run, verbose=0, quick=False):
     """Train and measure the FISTA baseline of ``run`` and write its folder
     (metrics.json, patterns.png, model.keras) atomically; a finished run with
-    the same settings is kept. Returns its metrics."""
+    the same settings is kept, and one measured by an older version is
+    measured again from its saved model. Returns its metrics."""
     from keras_svae.sparse_coding import SparseCoding
 
     if run_state(run) == "finished":
         return load_result(run)
     config, settings = run.config, run.fista
     data = cached_data(config)
+    if trained(run):
+        saved = _read_json(run.path / "metrics.json")
+        model = keras.models.load_model(run.path / "model.keras")
+        record = {key: saved[key] for key in ("train_seconds", "history")}
+        with files.atomic_path(run.path, directory=True) as work:
+            shutil.copy2(run.path / "model.keras", work / "model.keras")
+            _measure_fista(run, model, data, record, work, quick)
+        return load_result(run)
     keras.utils.set_random_seed(config.seed)
     model = SparseCoding(config.latent_dim, l1=settings["l1"], n_iter=settings["n_iter"],
                          data_shape=data.x_test.shape[1:], seed=config.seed)  # fmt: skip
@@ -223,14 +247,27 @@ def run_fista(run, verbose=0, quick=False):
     seconds = time.perf_counter() - start
     if not np.all(np.isfinite(history.history["loss"])):
         raise FloatingPointError(f"{run.name}: the FISTA training loss became NaN or Inf.")
+    record = {
+        "train_seconds": seconds,
+        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+    }
+    with files.atomic_path(run.path, directory=True) as work:
+        model.save(work / "model.keras")
+        _measure_fista(run, model, data, record, work, quick)
+    return load_result(run)
+
+
+def _measure_fista(run, model, data, record, work, quick):
+    """Write a FISTA run's metrics.json (with ``record``: its training time and
+    history) and patterns.png into ``work``."""
     x = data.x_test
     reconstructions = evaluation.batched(model.reconstruct, x)
     metrics = {
         "mse": float(np.mean((reconstructions - x) ** 2)),
         "explained_variance": evaluation.explained_variance(x, reconstructions),
         **code_metrics(model, data, quick),
-        "train_seconds": seconds,
-        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        **record,
+        "measures_version": MEASURES_VERSION,
     }
     patterns = evaluation.latent_patterns(model)
     if data.true_bases is not None:
@@ -239,15 +276,12 @@ def run_fista(run, verbose=0, quick=False):
                        basis_recovery_min=float(np.min(match.cosine)))  # fmt: skip
     order = np.argsort(-evaluation.codes(model, x).var(axis=0))
     bases = data.true_bases
-    with files.atomic_path(run.path, directory=True) as work:
-        model.save(work / "model.keras")
-        plots.plot_patterns(
-            data.for_display(patterns, difference=True), order=order, title=run.name,
-            path=work / "patterns.png",
-            true_bases=None if bases is None else bases.reshape(len(bases), *patterns.shape[1:]),
-        )  # fmt: skip
-        files.write_json(work / "metrics.json", {**metrics, **_saved(run)})
-    return load_result(run)
+    plots.plot_patterns(
+        data.for_display(patterns, difference=True), order=order, title=run.name,
+        path=work / "patterns.png",
+        true_bases=None if bases is None else bases.reshape(len(bases), *patterns.shape[1:]),
+    )  # fmt: skip
+    files.write_json(work / "metrics.json", {**metrics, **_saved(run)})
 
 
 def _duration(seconds):
@@ -291,8 +325,9 @@ def run_comparison(runs, verbose=0, say=print, quick=False):
                 run_fista(run, verbose, quick)
             else:
                 run_variant(run.config, run.folder, verbose=verbose, say=say)
-                if not (run.path / EXTRA_FILE).is_file():
-                    files.write_json(run.path / EXTRA_FILE, extra_metrics(run, quick))
+                if not measured_now(_read_json(run.path / EXTRA_FILE)):
+                    extra = {**extra_metrics(run, quick), "measures_version": MEASURES_VERSION}
+                    files.write_json(run.path / EXTRA_FILE, extra)
         except FloatingPointError as error:
             files.write_json(run.folder / f"{run.name}.failed.json",
                              {"settings": _saved(run), "error": str(error)})  # fmt: skip

@@ -24,7 +24,7 @@ import tomllib
 
 from keras_svae import files
 from keras_svae.experiment import ExperimentConfig, run_variant
-from keras_svae.experiment.run import finished_metrics
+from keras_svae.experiment.run import MEASURES_VERSION, finished_metrics, measured_now
 from keras_svae.names import PAPER_PRIORS
 
 PRESETS = ("paper", "library")
@@ -137,10 +137,20 @@ def recorded_failure(path, field, value):
         return False
 
 
+def _read_json(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def run_state(run):
-    """ "finished", "failed" (same config) or "todo"."""
+    """ "finished", "failed" (same config) or "todo". A run trained earlier whose
+    numbers an older version measured is "todo": run_variant measures its saved
+    model again (no retraining) and its extra numbers are recomputed."""
     # The same test as run_variant's (fields added since count as defaults).
-    if (run.path / EXTRA_FILE).is_file() and finished_metrics(run.config, run.folder):
+    metrics = finished_metrics(run.config, run.folder)
+    if measured_now(metrics) and measured_now(_read_json(run.path / EXTRA_FILE)):
         return "finished"
     failed = run.folder / f"{run.config.name}.failed.json"
     return "failed" if recorded_failure(failed, "config", _saved_config(run.config)) else "todo"
@@ -243,7 +253,9 @@ def run_grid(runs, out, verbose=2, say=print, estimate=None, measure=None, quick
             say(f"{run.label}: FAILED ({error})")
             spent.append(time.perf_counter() - start)
             continue
-        files.write_json(run.path / EXTRA_FILE, measure(run))
+        files.write_json(
+            run.path / EXTRA_FILE, {**measure(run), "measures_version": MEASURES_VERSION}
+        )
         spent.append(time.perf_counter() - start)
         states[run.label] = "finished"
         say(summary_line(run, load_result(run)) + f", {_duration(spent[-1])} in all")
