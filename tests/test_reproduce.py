@@ -178,7 +178,8 @@ def test_a_test_is_a_one_sided_paired_t_test():
     assert Comparison("x", [None, float("nan")]).verdict == "untestable"
     assert Comparison("x", [0.01]).verdict == "untestable: one seed"  # no spread to test against
     assert Comparison("x", [5.55e-17, 0.0, -2e-17]).verdict == "mixed"  # float rounding of a tie
-    assert Comparison("x", [0.5, 0.5, 0.5]).verdict == "reproduced"  # equal margins: t infinite
+    equal = Comparison("x", [0.5, 0.5, 0.5])  # equal margins: t is infinite
+    assert equal.verdict == "reproduced" and "one-sided p = 0, no spread" in equal.text()
     # Claim 8's IWAE margin in the committed paper report, +0.131 ± 0.092 over 3 seeds: larger
     # than its spread (the old rule said reproduced) but one-sided p = 0.065.
     iwae = Comparison("IWAE difference", [0.033, 0.147, 0.214])

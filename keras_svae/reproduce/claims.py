@@ -63,6 +63,8 @@ class Comparison:
         spread = f" ± {np.std(d, ddof=1):.3g}" if len(d) > 1 else ""
         verdict, p = paired_verdict(d)
         test = "untested" if len(d) < 2 else "a tie" if p is None else f"one-sided p = {p:.2g}"
+        if p in (0.0, 1.0):  # equal differences: no spread, an infinite t
+            test += ", no spread"
         return f"{self.what}: {np.mean(d):+.3g}{spread} ({len(d)} seed{'s' * (len(d) > 1)}, {test})"
 
 
