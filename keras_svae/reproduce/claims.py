@@ -28,6 +28,7 @@ from keras_svae.evaluation.collapse import model_collapsed
 from keras_svae.names import PAPER_PRIORS
 from keras_svae.reproduce.verdict import finite, paired_verdict
 
+# A verdict is one of these, "untestable" followed by ": <why>" where that is known.
 VERDICTS = ("reproduced", "not reproduced", "mixed", "untestable")
 # Thresholds: the paper's words made numbers.
 LEARNED = 0.9  # claim 1: "learned the task" = explained variance of test data >= 0.9
