@@ -782,3 +782,23 @@ def test_posterior_collapse_of_a_sampled_kl():  # row 168
 def test_train_command_line_family_and_scale(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert_cli_error(train_main, [*FAST, "--out", str(tmp_path / "runs"), *argv], capsys, message)
+
+
+@pytest.mark.parametrize(
+    "metrics, message",
+    rows((188, {"test_kl": 3.0}, r"needs the finite number 'explained_variance' among the")),
+)
+def test_model_collapsed_without_its_numbers(metrics, message):
+    with pytest.raises(ValueError, match=message):
+        evaluation.model_collapsed(metrics)
+    # NaN is no number either.
+    with pytest.raises(ValueError, match=r"needs the finite number 'test_kl'.*got nan"):
+        evaluation.model_collapsed({"explained_variance": 0.5, "test_kl": float("nan")})
+
+
+@pytest.mark.parametrize("level", [pytest.param(0.95, id="row189")])
+def test_paired_verdict_level(level):
+    from keras_svae.reproduce import paired_verdict
+
+    with pytest.raises(ValueError, match=r"level is the significance level of a one-sided test"):
+        paired_verdict([0.1, 0.2, 0.3], level=level)

@@ -4,6 +4,8 @@
   example; the IWAE bound at large k is the number that compares priors.
 - ``sparsity``: Hoyer sparsity, the L0 curve, active latents, per-latent KL and
   its floor, posterior collapse, explained variance, reconstruction error.
+- ``collapse``: ``model_collapsed``, whether a model learned anything
+  (explained variance and test KL above floors) before it is compared.
 - ``patterns``: what each latent draws (``latent_patterns``) and one-to-one
   ``basis_recovery`` of known generating bases.
 - ``gabor``: least-squares 2-D Gabor fits of the patterns (natural images).
@@ -15,6 +17,7 @@ return, and give floats, numpy arrays or small dataclasses/dicts, so results
 go into metrics.json and tables. Bad input is a ValueError naming the problem.
 """
 
+from keras_svae.evaluation.collapse import model_collapsed
 from keras_svae.evaluation.gabor import gabor_fit, gabor_image, gabor_likeness
 from keras_svae.evaluation.latents import batched, codes
 from keras_svae.evaluation.likelihood import elbo, iwae
@@ -54,6 +57,7 @@ __all__ = [
     "l0_curve",
     "latent_patterns",
     "linear_probe_accuracy",
+    "model_collapsed",
     "posterior_collapse",
     "reconstruction_mse",
     "silhouette",

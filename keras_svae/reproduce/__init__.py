@@ -1,5 +1,6 @@
 """Reproduce the paper: the grid of runs (``grid``), the numbers its claims
-need (``measures``), the claims with verdicts (``claims``) and the report
+need (``measures``), the claims with verdicts (``claims``; each test a one-sided
+paired t-test over seeds, ``verdict``) and the report
 (``report``). ``python -m training.reproduce`` is a thin layer over these."""
 
 from keras_svae.reproduce.claims import VERDICTS, Claim, Comparison, evaluate_claims
@@ -15,10 +16,13 @@ from keras_svae.reproduce.grid import (
     run_state,
 )
 from keras_svae.reproduce.report import publish_report, write_report
+from keras_svae.reproduce.verdict import LEVEL, RULE, paired_verdict
 
 __all__ = [
+    "LEVEL",
     "PRESETS",
     "QUICK",
+    "RULE",
     "VERDICTS",
     "Claim",
     "Run",
@@ -28,6 +32,7 @@ __all__ = [
     "grid_runs",
     "load_experiments",
     "load_result",
+    "paired_verdict",
     "run_grid",
     "run_state",
     "publish_report",

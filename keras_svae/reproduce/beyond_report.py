@@ -1,7 +1,8 @@
 """``report.md`` of the "Beyond the paper" comparison (`beyond`): one table per
 data set (rows: pairings and FISTA; mean ± sd over seeds), a computed summary
-per metric (which row is best, when its margin over the second is larger than
-the spread over seeds), the patterns of every pairing, the settings."""
+per metric (which row is best, when its paired per-seed margins over the second
+are significant in a one-sided paired t-test at the 5% level), the patterns of
+every pairing, the settings."""
 
 import datetime
 import os
@@ -14,6 +15,7 @@ from keras_svae import files
 from keras_svae.reproduce.beyond import DATASETS, FISTA, LABELS, load_result, run_state
 from keras_svae.reproduce.claims import Comparison
 from keras_svae.reproduce.report import markdown_table, mean_sd
+from keras_svae.reproduce.verdict import LEVEL
 
 SIZING = (
     "Epochs: 25 for the BSDS and CIFAR patches (VAEs and FISTA), the library's 40 for the "
@@ -61,31 +63,31 @@ NOT_MEASURED = {  # VAE rows without the number
 def best_summary(values, higher, word="best"):
     """Which row is best at one metric, from ``{label: {seed: value}}``.
 
-    The best and second-best rows by mean are compared seed by seed (the
-    seeds both have; their means when they share none): the best is clear
-    when the mean per-seed margin is larger than the standard deviation of the
-    margins (`claims.Comparison`; with one seed, any non-zero margin).
+    The best and second-best rows by mean are compared seed by seed on the
+    seeds both have: the best is separated when a one-sided paired t-test of
+    the per-seed margins is significant at `verdict.LEVEL` (`claims.Comparison`).
+    With fewer than two shared seeds nothing can be tested.
 
     Returns:
-        ``"best: X (margin over Y > spread)"`` or ``"no clear best (...)"``
-        (``word`` in place of "best").
+        ``"best: X (margin over Y: +m ± sd (n seeds, one-sided p = p))"`` or
+        ``"not separated (X vs Y: ...)"`` (``word`` in place of "best").
     """
     values = {k: {s: float(v) for s, v in vs.items() if v is not None and np.isfinite(float(v))}
               for k, vs in values.items()}  # fmt: skip
     means = {k: float(np.mean(list(vs.values()))) for k, vs in values.items() if vs}
     if len(means) < 2:
-        return f"no clear {word} (fewer than two rows measured)"
+        return "not separated (fewer than two rows measured)"
     sign = 1.0 if higher else -1.0
     best, second = sorted(means, key=lambda k: -sign * means[k])[:2]
     common = sorted(set(values[best]) & set(values[second]))
-    differences = [sign * (values[best][s] - values[second][s]) for s in common] or [
-        sign * (means[best] - means[second])
-    ]
+    differences = [sign * (values[best][s] - values[second][s]) for s in common]
     test = Comparison(f"{best} - {second}", differences)
+    if not differences:
+        return f"not separated ({best} vs {second}: no seed has both)"
     margin = test.text().split(": ", 1)[1]
     if test.verdict == "reproduced":
-        return f"{word}: {best} (margin over {second}: {margin} > spread)"
-    return f"no clear {word} ({best} vs {second}: {margin})"
+        return f"{word}: {best} (margin over {second}: {margin})"
+    return f"not separated ({best} vs {second}: {margin})"
 
 
 def data_table(runs, data, seeds):
@@ -162,11 +164,13 @@ METHODS = (
     "fraction of the active latents' patterns (R^2 >= 0.7); on synthetic data the one-to-one "
     "matched |cosine| of the patterns with the true bases (mean, worst). FISTA sparse coding "
     "has no density and no posterior: its codes are MAP codes under an L1 penalty.\n\n"
-    "A best needs a mean per-seed margin over the second larger than the standard deviation "
-    "of the margins over seeds; otherwise: no clear best. Sparsity (exact zeros, near-zero "
-    "fraction) is summarised as the sparsest row, not the best: codes that are all zero would "
-    "win it, so it counts only at a comparable MSE. Active latents (an absolute variance "
-    "threshold, which depends on each prior's and FISTA's code scale) and collapsed latents "
+    f"A best needs its per-seed margins over the second to be significant in a one-sided "
+    f"paired t-test over seeds at the {LEVEL:.0%} level (p < {LEVEL:g}, printed beside the "
+    "margin); otherwise the two are not separated (one seed: never). Sparsity (exact zeros, "
+    "near-zero fraction) is summarised as the sparsest row, not the best: codes that are all "
+    "zero would win it, so it counts only at a comparable MSE. "
+    "Active latents (an absolute variance threshold, which depends on each prior's and "
+    "FISTA's code scale) and collapsed latents "
     "(on the synthetic patches 5 of the 10 latents have nothing to encode, so collapsing them "
     "is right) are listed, not ranked."
 )
@@ -194,7 +198,7 @@ def write_report(runs, out, seeds, command="", wall_seconds=None, quick=False):
         f"- training time of the finished runs: {total / 60:.1f} min{wall}",
         f"- written {datetime.datetime.now().isoformat(timespec='seconds')}",
         "",
-        METHODS + (" With one seed the spread is zero." if len(seeds) < 2 else ""),
+        METHODS + (" With one seed no best can be tested." if len(seeds) < 2 else ""),
         "",
         "## Settings",
         "",

@@ -2,19 +2,21 @@
 
 Every claim is one or more *tests*. A test compares, seed by seed, two
 numbers (or a number with a threshold) and gives per-seed differences that
-are positive when the claim holds. Its verdict:
+are positive when the claim holds; its verdict is a one-sided paired t-test
+of those differences at the 5% level (`verdict.paired_verdict`, whose
+docstring states the rule): "reproduced", "not reproduced", "mixed" or
+"untestable" (no numbers; "untestable: one seed" for one).
 
-- "reproduced": the mean difference is positive and larger than the spread
-  over seeds (the standard deviation of the per-seed differences);
-- "not reproduced": negative and larger than the spread;
-- "mixed": not larger than the spread (or zero up to float rounding);
-- "untestable": no seed has the numbers (runs missing or failed).
+Before testing, a claim checks that the models it compares learned something
+(`evaluation.model_collapsed`): a collapsed model's reconstructions are the
+mean image, so its sharpness, patterns or latent use describe nothing of its
+prior. A claim that compares a collapsed model is "untestable: collapsed
+(<run>: <reason>)". Which models must have learned is written in each
+claim's metric. Claim 1 checks none: whether the models learn is its question.
 
 A claim of several tests is reproduced when all are, not reproduced when all
-are not, untestable when any is, and mixed otherwise. With one seed the
-spread is zero, so the sign decides (the quick grid says so in its report).
-The thresholds are this project's reading of the paper's words, written
-beside each claim.
+are not, untestable when any is, and mixed otherwise. The thresholds are this
+project's reading of the paper's words, written beside each claim.
 """
 
 import dataclasses
@@ -22,16 +24,18 @@ import math
 
 import numpy as np
 
+from keras_svae.evaluation.collapse import model_collapsed
 from keras_svae.names import PAPER_PRIORS
+from keras_svae.reproduce.verdict import finite, paired_verdict
 
+# A verdict is one of these, "untestable" followed by ": <why>" where that is known.
 VERDICTS = ("reproduced", "not reproduced", "mixed", "untestable")
 # Thresholds: the paper's words made numbers.
 LEARNED = 0.9  # claim 1: "learned the task" = explained variance of test data >= 0.9
 DECENT = 0.5  # claim 6: "decent reconstruction" of 12x12 patches = explained variance >= 0.5
 ONE_LATENT = 0.9  # claim 5: "only one of two latents used" = one latent carries >= 90% of KL
-# Differences this small are float rounding (e.g. two equal accuracies), a tie.
-TIE = 1e-9
 MOST_CLASSES = 7  # claim 3: "most digit classes" = at least 7 of 10 classes shown
+NEEDS = "; untestable unless the {} models learned something (`model_collapsed`)"
 
 
 @dataclasses.dataclass
@@ -43,21 +47,26 @@ class Comparison:
 
     @property
     def verdict(self):
-        d = [v for v in self.differences if v is not None and math.isfinite(v)]
-        if not d:
-            return "untestable"
-        margin = float(np.mean(d))
-        spread = float(np.std(d, ddof=1)) if len(d) > 1 else 0.0
-        if abs(margin) <= max(spread, TIE * max(1.0, float(np.max(np.abs(d))))):
-            return "mixed"
-        return "reproduced" if margin > 0 else "not reproduced"
+        """`verdict.paired_verdict` of the differences (one of `VERDICTS`, or
+        "untestable: one seed")."""
+        return paired_verdict(self.differences)[0]
+
+    @property
+    def p_value(self):
+        """The one-sided p-value in the claim's direction (None: untestable or a tie)."""
+        return paired_verdict(self.differences)[1]
 
     def text(self):
-        d = [v for v in self.differences if v is not None and math.isfinite(v)]
+        """``"what: +mean ± sd (n seeds, one-sided p = p)"``."""
+        d = finite(self.differences)
         if not d:
             return f"{self.what}: no numbers"
         spread = f" ± {np.std(d, ddof=1):.3g}" if len(d) > 1 else ""
-        return f"{self.what}: {np.mean(d):+.3g}{spread} ({len(d)} seed{'s' * (len(d) > 1)})"
+        verdict, p = paired_verdict(d)
+        test = "untested" if len(d) < 2 else "a tie" if p is None else f"one-sided p = {p:.2g}"
+        if p in (0.0, 1.0):  # equal differences: no spread, an infinite t
+            test += ", no spread"
+        return f"{self.what}: {np.mean(d):+.3g}{spread} ({len(d)} seed{'s' * (len(d) > 1)}, {test})"
 
 
 @dataclasses.dataclass
@@ -67,12 +76,17 @@ class Claim:
     metric: str
     numbers: str
     tests: list
+    collapsed: list = dataclasses.field(default_factory=list)  # "<run>: <reason>" of each
 
     @property
     def verdict(self):
+        """One of `VERDICTS`; an untestable verdict says why after a colon."""
+        if self.collapsed:
+            return f"untestable: collapsed ({'; '.join(self.collapsed)})"
         verdicts = [t.verdict for t in self.tests]
-        if "untestable" in verdicts:
-            return "untestable"
+        untestable = [v for v in verdicts if v.startswith("untestable")]
+        if untestable:
+            return untestable[0]
         if all(v == "reproduced" for v in verdicts):
             return "reproduced"
         if all(v == "not reproduced" for v in verdicts):
@@ -88,6 +102,20 @@ def _values(results, experiment, prior, key, seeds, role="main"):
         value = None if r is None else r.get(key)
         out.append(None if value is None else float(value))
     return out
+
+
+def _collapsed(results, experiment, priors, seeds, role="main"):
+    """``"<run>: <reason>"`` for each finished run among ``priors`` x ``seeds``
+    that `model_collapsed` finds collapsed."""
+    found = []
+    for prior in priors:
+        for seed in seeds:
+            r = results.get((experiment, prior, seed, role))
+            reason = None if r is None else model_collapsed(r)
+            if reason is not None:
+                kind = "" if role == "main" else f" ({role})"
+                found.append(f"{experiment} {prior}{kind} seed {seed}: {reason}")
+    return found
 
 
 def _op(f, *columns):
@@ -127,6 +155,9 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
     def s(experiment, key, fmt="{:.3g}"):
         return _summary(results, experiment, key, seeds, priors, fmt)
 
+    def collapsed(experiment, *compared):
+        return _collapsed(results, experiment, compared, seeds)
+
     claims = []
 
     ev = [v("synthetic", p, "explained_variance") for p in priors]
@@ -135,7 +166,8 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
             1,
             "Synthetic 5x5: all three priors learn the patches (which recovers the bases best?)",
             f"explained variance of test patches >= {LEARNED} for every prior; basis recovery "
-            "(Hungarian-matched absolute cosine) reported",
+            "(Hungarian-matched absolute cosine) reported; no collapse check: whether the "
+            "models learn is the question",
             s("synthetic", "explained_variance") + "; " + s("synthetic", "basis_recovery"),
             [
                 Comparison(
@@ -151,7 +183,8 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
         Claim(
             2,
             "MNIST z=10: Cauchy reconstructions are less sharp than Normal and Laplace",
-            "sharpness = edge energy of reconstructions / of inputs (lower: blurrier)",
+            "sharpness = edge energy of reconstructions / of inputs (lower: blurrier)"
+            + NEEDS.format("three"),
             s("mnist-z10", "sharpness") + "; " + s("mnist-z10", "mse"),
             [
                 Comparison(
@@ -159,6 +192,7 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
                     _op(lambda a, b, c: min(a, b) - c, *sh),
                 )
             ],
+            collapsed("mnist-z10", *priors),
         )
     )
 
@@ -168,7 +202,7 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
             3,
             "MNIST z=10: Cauchy patterns are the most readable, close to one per digit class",
             "distinct digit classes among the patterns decode(5 e_i) that a logistic-regression "
-            "digit classifier reads with probability >= 0.5",
+            "digit classifier reads with probability >= 0.5" + NEEDS.format("three"),
             s("mnist-z10", "pattern_classes", "{:.1f}")
             + "; "
             + s("mnist-z10", "readable_patterns", "{:.1f}"),
@@ -181,6 +215,7 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
                     _op(lambda c: c - (MOST_CLASSES - 0.5), cl[2]),
                 ),
             ],
+            collapsed("mnist-z10", *priors),
         )
     )
 
@@ -189,9 +224,11 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
         Claim(
             4,
             "MNIST z=2: the Laplace latent spread separates digits better than the Normal one",
-            "5-nearest-neighbour accuracy of the 2-D posterior means (5-fold CV)",
+            "5-nearest-neighbour accuracy of the 2-D posterior means (5-fold CV)"
+            + NEEDS.format("normal and laplace"),
             s("mnist-z2", "knn_accuracy") + "; " + s("mnist-z2", "linear_probe_accuracy"),
             [Comparison("laplace - normal kNN accuracy", _op(lambda a, b: b - a, *knn))],
+            collapsed("mnist-z2", normal, laplace),
         )
     )
 
@@ -200,7 +237,9 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
         Claim(
             5,
             "MNIST z=2: the Cauchy model uses essentially only one of its two latents",
-            f"share of the test KL carried by the top latent >= {ONE_LATENT}",
+            f"share of the test KL carried by the top latent >= {ONE_LATENT}"
+            + NEEDS.format("cauchy")
+            + " (a collapsed model uses no latent)",
             s("mnist-z2", "kl_top_share") + "; " + s("mnist-z2", "active_units", "{:.1f}"),
             [
                 Comparison(
@@ -208,6 +247,7 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
                     _op(lambda c: c - ONE_LATENT, share),
                 )
             ],
+            collapsed("mnist-z2", cauchy),
         )
     )
 
@@ -217,7 +257,8 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
         Claim(
             6,
             "CIFAR 12x12: Normal and Laplace reconstruct decently, Cauchy is blurrier",
-            f"explained variance >= {DECENT} (normal, laplace); sharpness ratio (cauchy lowest)",
+            f"explained variance >= {DECENT} (normal, laplace); sharpness ratio (cauchy lowest)"
+            + NEEDS.format("three"),
             s("cifar", "explained_variance") + "; " + s("cifar", "sharpness"),
             [
                 Comparison(
@@ -229,6 +270,7 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
                     _op(lambda a, b, c: min(a, b) - c, *csh),
                 ),
             ],
+            collapsed("cifar", *priors),
         )
     )
 
@@ -237,7 +279,8 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
         Claim(
             7,
             "CIFAR 12x12: Cauchy patterns are sparse and Gabor-like, Normal and Laplace are not",
-            "fraction of active latents whose pattern a 2-D Gabor fits with R^2 >= 0.7",
+            "fraction of active latents whose pattern a 2-D Gabor fits with R^2 >= 0.7"
+            + NEEDS.format("three"),
             s("cifar", "gabor_fraction") + "; " + s("cifar", "gabor_median_r2"),
             [
                 Comparison(
@@ -245,6 +288,7 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
                     _op(lambda a, b, c: c - max(a, b), *gf),
                 )
             ],
+            collapsed("cifar", *priors),
         )
     )
 
@@ -281,24 +325,18 @@ def _claim_8(results, seeds, laplace):
         )[0]
         for seed in seeds
     ]
-    kl_ratio = [
-        _op(
-            lambda s, a: math.log10(s / a) if s > 0 and a > 0 else None,
-            [get(seed, "analytic", "kl_grad_variance_sampled")],
-            [get(seed, "analytic", "kl_grad_variance_analytic")],
-        )[0]
-        for seed in seeds
-    ]
     shown = [f"{x:.2f}" for x in ratio if x is not None]
-    kl_shown = [f"{x:.2f}" for x in kl_ratio if x is not None]
     diffs = [f"{x:+.3f}" for x in iwae if x is not None]
     return Claim(
         8,
         "(beyond the paper) the closed-form Normal-Laplace KL beats the sampled one",
-        "log10 of the gradient variance ratio sampled / closed form at the closed-form run's "
-        "weights; test IWAE of the closed-form run minus the sampled run (equal steps)",
-        f"log10 variance ratio per seed: {', '.join(shown) or 'n/a'} (of the KL term's "
-        f"gradient alone: {', '.join(kl_shown) or 'n/a'}); "
+        "log10 of the ratio of the loss gradient's total variance, sampled / closed form, at "
+        "the closed-form run's "
+        "weights; test IWAE of the closed-form run minus the sampled run (equal steps)"
+        + NEEDS.format("closed-form and sampled"),
+        f"log10 variance ratio per seed: {', '.join(shown) or 'n/a'}; "
         f"IWAE difference per seed: {', '.join(diffs) or 'n/a'}",
         [Comparison("log10 gradient variance ratio", ratio), Comparison("IWAE difference", iwae)],
+        _collapsed(results, "synthetic", (laplace,), seeds)
+        + _collapsed(results, "synthetic", (laplace,), seeds, role="kl-pair"),
     )

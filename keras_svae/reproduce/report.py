@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from keras_svae import files
+from keras_svae.evaluation.collapse import MIN_EXPLAINED_VARIANCE, MIN_TEST_KL
 from keras_svae.names import PAPER_PRIORS
 from keras_svae.reproduce.claims import evaluate_claims
 from keras_svae.reproduce.grid import load_result, run_state
+from keras_svae.reproduce.verdict import RULE
 
 FIGURES = (
     ("reconstructions", "reconstructions.png"),
@@ -160,7 +162,15 @@ def claims_table(claims):
         for c in claims
     ]
     return markdown_table(
-        ["#", "claim", "metric", "numbers (mean ± sd over seeds)", "tests", "verdict"], rows
+        [
+            "#",
+            "claim",
+            "metric",
+            "numbers (mean ± sd over seeds)",
+            "tests (one-sided p)",
+            "verdict",
+        ],
+        rows,  # fmt: skip
     )
 
 
@@ -227,8 +237,8 @@ def write_report(runs, out, seeds, presets, command="", wall_seconds=None, quick
     ]
     if len(seeds) < 2:
         lines += [
-            "With one seed the spread over seeds is zero: each verdict is the sign of one "
-            "difference.",
+            "With one seed there is no spread over seeds to test a margin against: every "
+            "verdict is untestable (the margins are still shown).",
             "",
         ]
     lines += ["## Verdicts", ""]
@@ -238,8 +248,10 @@ def write_report(runs, out, seeds, presets, command="", wall_seconds=None, quick
     ]
     lines += markdown_table(["#", "claim", *presets], rows) + [""]
     lines += [
-        "A verdict needs a mean per-seed margin larger than the standard deviation of the "
-        "margins over seeds; otherwise it is mixed. Untestable: runs missing or failed.",
+        RULE + " Untestable: runs missing or failed, one seed, or a compared model "
+        f"collapsed (explained variance of the test data < {MIN_EXPLAINED_VARIANCE:g} or test "
+        f"KL < {MIN_TEST_KL:g} nat, `evaluation.model_collapsed`; each claim says which of "
+        "its models must have learned).",
         "",
         "## Runs that failed or collapsed",
         "",
