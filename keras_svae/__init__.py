@@ -9,6 +9,7 @@ modules import (``keras_svae.export.generator``, ``keras_svae.export.sampling``,
 TensorFlow.
 """
 
+import importlib.metadata
 import importlib.util
 
 from keras_svae.names import (
@@ -20,7 +21,18 @@ from keras_svae.names import (
     PRIORS,
 )
 
-__version__ = "0.1.0"
+
+def _installed_version():
+    """The version pyproject.toml declares, as the installed package records it."""
+    try:
+        return importlib.metadata.version("keras-svae")
+    except importlib.metadata.PackageNotFoundError:
+        # Imported from a source tree that was never installed: no metadata to
+        # read, and a made-up number would be wrong. `pip install -e .` fixes it.
+        return "0+unknown"
+
+
+__version__ = _installed_version()
 
 
 def _tensorflow_installed():

@@ -113,7 +113,7 @@ def export_decoder(
         ParityError: an exported file differs from the Keras decoder by more
             than its bound (see ``PARITY_BOUNDS``).
 
-    Example:
+    Examples:
         >>> info = export_decoder("runs/x/model.keras", "exported/x",
         ...                       quantize=("float16", "dynamic"))
         >>> info["parity"]["results"]["tflite.float32"]["max_abs_diff"]
