@@ -766,6 +766,12 @@ def test_posterior_collapse_of_a_sampled_kl():  # row 168
         evaluation.posterior_collapse(model, np.zeros((5, 4), "float32"))
 
 
+def test_elbo_of_a_cauchy_posterior():  # row 172
+    model = small_model(prior="cauchy", likelihood="bernoulli")
+    with pytest.raises(ValueError, match=r"The ELBO of a Cauchy posterior is minus infinity"):
+        evaluation.elbo(model, (X > 0).astype("float32"))
+
+
 @pytest.mark.parametrize(
     "argv, message",
     rows(
