@@ -78,8 +78,8 @@ class SpikeProposal:
     posterior's, the other half zero each latent as often as the prior does.
     Its density is taken, like the prior's, with respect to Lebesgue measure
     plus a unit point mass at 0 per latent, so w = p(x, s) / r(s) has E_r w =
-    p(x) and the IWAE converges to log p(x). The posterior's draws are never
-    worse off than alone: r(s) <= q(s) where no latent is 0.
+    p(x) and the IWAE converges to log p(x). A draw without zeros weighs at
+    least as much as under q alone, since r(s) <= q(s) there.
 
     Args:
         q: the posterior, Independent(Normal or Laplace) over [latent_dim].
@@ -94,6 +94,7 @@ class SpikeProposal:
         self.factors = inner_distribution(q)
 
     def sample(self, n, seed):
+        """n draws [n, batch, latent_dim] for a stateless ``seed`` ([2] int32)."""
         seeds = tf.random.experimental.stateless_split(seed, 3)
         draw_seed, mix_seed, spike_seed = tf.unstack(seeds, num=3)
         s = self.q.sample(n, seed=draw_seed)
@@ -103,6 +104,7 @@ class SpikeProposal:
         return tf.where(mixed & spike, tf.zeros_like(s), s)
 
     def log_prob(self, s):
+        """log r(s) against Lebesgue measure plus a point mass at 0 per latent."""
         zero = tf.equal(s, 0.0)
         log_q = self.factors.log_prob(s)  # per latent
         dense = tf.where(tf.reduce_any(zero, -1), -np.inf, tf.reduce_sum(log_q, -1))
@@ -150,8 +152,9 @@ def elbo(model, x, weights=None, n_samples=1, batch_size=1000, seed=None):
     ranks priors by how well their posterior family fits as much as by how
     well they explain the data. ``iwae`` is the tighter, better-behaved number.
     Under a spike-and-slab prior a Normal or Laplace posterior's ELBO is a
-    true but loose bound: its KL is to the slab only (q has no zeros), so it
-    carries sum_j log gamma_j that the IWAE's spike proposal recovers.
+    true but loose bound: q has no zeros, so its KL is to the slab (plus
+    -log gamma_j per latent) and it bounds the all-slab part of p(x) only;
+    the IWAE's proposal adds the zeros (``proposal``).
 
     A Cauchy posterior is refused: E_q |z| is infinite, so the ELBO is minus
     infinity under the Bernoulli and Gaussian likelihoods (see ``iwae``) and
