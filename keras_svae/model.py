@@ -33,7 +33,7 @@ from keras_svae.names import (
 from keras_svae.networks import make_networks
 from keras_svae.posteriors import posterior_from_params, posterior_width
 from keras_svae.serialization import AtomicSaving, deserialize_option, serialize_option
-from keras_svae.thresholds import THRESHOLD_PRIOR, Thresholded, threshold_kl
+from keras_svae.thresholds import THRESHOLD_PRIOR, Thresholded, soft_threshold, threshold_kl
 from keras_svae.validation import check_number, check_positive_int, check_scale
 
 
@@ -254,7 +254,8 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
         return self.decode(self.encode(x).mode())
 
     def sample(self, n, seed=None):
-        """Decode ``n`` draws from the prior; ``seed`` (int) makes them repeatable."""
+        """Decode ``n`` draws from the prior (soft-thresholded for a model with
+        threshold=, the model it trained); ``seed`` (int) makes them repeatable."""
         n = check_positive_int(n, "n")
         seed = validation.check_seed(seed)
         self._check_built("sample")
@@ -262,7 +263,8 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
             seed = tf.cast(self.seed_generator.next(), tf.int32)
         else:
             seed = tf.constant([int(seed), 0], dtype=tf.int32)
-        return self.decode(self.prior.sample(n, seed=seed))
+        s = self.prior.sample(n, seed=seed)  # a thresholded model decodes soft_threshold(s)
+        return self.decode(s if self.threshold is None else soft_threshold(s, self.thresholds()))
 
     # ----------------------------------------------------------------- training
     def elbo_terms(self, x, training=False, layout=None):

@@ -21,6 +21,7 @@ from keras_svae import SparseVAE, evaluation
 from keras_svae import data as loaders
 from keras_svae.cli import export_main, generate_main, train_main
 from keras_svae.export import ExportError, GenerateError, Generator, export_decoder
+from keras_svae.export.sampling import sample_prior
 
 
 # ------------------------------------------------------------------ helpers
@@ -764,6 +765,19 @@ def test_posterior_collapse_of_a_sampled_kl():  # row 168
     model = SparseVAE(latent_dim=2, prior="student_t", data_shape=(4,), encoder_units=(8,))
     with pytest.raises(ValueError, match=r"posterior_collapse needs a closed-form KL"):
         evaluation.posterior_collapse(model, np.zeros((5, 4), "float32"))
+
+
+def test_elbo_of_a_cauchy_posterior():  # row 172
+    model = small_model(prior="cauchy", likelihood="bernoulli")
+    with pytest.raises(ValueError, match=r"The ELBO of a Cauchy posterior is minus infinity"):
+        evaluation.elbo(model, (X > 0).astype("float32"))
+
+
+@pytest.mark.parametrize("threshold", [[0.1], [-1.0, 0.0], [float("nan"), 0.1]])
+def test_exported_prior_with_a_bad_threshold(threshold):  # row 173
+    prior = {"family": "laplace", "loc": [0.0, 0.0], "scale": [1.0, 1.0], "threshold": threshold}
+    with pytest.raises(ValueError, match=r"'threshold' must hold one finite number >= 0 per"):
+        sample_prior(prior, 3)
 
 
 @pytest.mark.parametrize(

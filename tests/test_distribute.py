@@ -123,7 +123,9 @@ def test_mixed_precision_trains_every_prior_with_finite_losses(policy, prior, kl
     assert model.decode(np.zeros((2, 10), "float32")).dtype == "float32"
     from keras_svae import evaluation
 
-    bounds = [evaluation.elbo(model, x[:20]), evaluation.iwae(model, x[:20], k=4, progress=False)]
+    bounds = [evaluation.iwae(model, x[:20], k=4, progress=False)]
+    if model.posterior_family != "cauchy":  # a Cauchy posterior's ELBO is -inf: refused
+        bounds.append(evaluation.elbo(model, x[:20]))
     assert all(np.all(np.isfinite(b)) for b in bounds)  # the bounds in float32 too
     weights = [np.asarray(w, "float32") for w in model.trainable_weights]
     assert all(np.all(np.isfinite(w)) for w in weights)

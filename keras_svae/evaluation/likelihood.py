@@ -3,15 +3,27 @@
 Both are estimates of (bounds on) log p(x) in nats per example, computed with
 the model's own prior, posterior and likelihood and without ``beta``: a
 beta-VAE's training loss is not a bound, these are.
+
+The log p(x) they bound is that of the model that was trained. A thresholded
+posterior (``threshold=``) trains the model s ~ p(s), x ~ p(x given
+decoder(soft_threshold(s))): its loss decodes the thresholded base draw and
+takes the base posterior's KL to the prior on s. So both bounds draw s from the
+base posterior and decode soft_threshold(s) (``variational``, ``decoded``), and
+``SparseVAE.sample`` decodes soft-thresholded prior draws. Where the prior has
+exact zeros (spike-and-slab) and the posterior does not, the IWAE's proposal
+adds them (``SpikeProposal``), or it would converge to the all-slab part of
+p(x) only.
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_svae.distributions import inner_distribution
 from keras_svae.evaluation.checks import model_inputs, positive_int
 from keras_svae.kl import kl_divergence
-from keras_svae.thresholds import Thresholded
+from keras_svae.spike_slab import SpikeSlab
+from keras_svae.thresholds import Thresholded, soft_threshold
 
 # The decoder runs on at most this many latent samples at once (samples per
 # chunk x inputs per call): 8,192 rows of MNIST logits are 25 MB, and larger
@@ -38,23 +50,92 @@ def _input_spec(model):
     return tf.TensorSpec([None, *model.data_shape], tf.float32)
 
 
-def proposal(model, x):
-    """The distribution the bounds draw z from: the posterior q(z given x),
-    or for a thresholded posterior (exact zeros, a point mass at 0 and so no
-    density) its base posterior. Any proposal with a density gives a bound on
-    the same log p(x), so models with and without thresholds stay comparable."""
+def variational(model, x):
+    """The posterior over the latent the prior generates, s: q(z given x), or
+    for a thresholded posterior its base, whose draws s training decodes as
+    soft_threshold(s) and whose KL to the prior on s the loss holds."""
     q = model.posterior(x)
     return q.distribution if isinstance(q, Thresholded) else q
 
 
-def _log_weights(model, x, q, z):
-    """log p(x given z) + log p(z) - log q(z given x) for z [s, batch, latent]: [s, batch]."""
+def decoded(model, s):
+    """The code the decoder reads for latents s (any leading axes): the soft
+    threshold sign(s) max(|s| - threshold, 0) of a thresholded model, as in
+    training, else s itself."""
+    return s if model.threshold is None else soft_threshold(s, model.thresholds())
+
+
+class SpikeProposal:
+    """q(s given x) with a point mass at 0 added, for a spike-and-slab prior.
+
+    A continuous posterior never draws the prior's exact zeros, so importance
+    weights from it see only the all-slab part of p(x) and the IWAE converges
+    to less than log p(x). This proposal is the defensive mixture
+
+        r(s) = (1 - MIX) q(s) + MIX prod_j [rho_j delta_0(s_j) + (1 - rho_j) q_j(s_j)],
+
+    rho_j the prior's spike probability 1 - gamma_j: half the draws are the
+    posterior's, the other half zero each latent as often as the prior does.
+    Its density is taken, like the prior's, with respect to Lebesgue measure
+    plus a unit point mass at 0 per latent, so w = p(x, s) / r(s) has E_r w =
+    p(x) and the IWAE converges to log p(x). A draw without zeros weighs at
+    least as much as under q alone, since r(s) <= q(s) there.
+
+    Args:
+        q: the posterior, Independent(Normal or Laplace) over [latent_dim].
+        log_spike, log_slab: log(1 - gamma) and log(gamma) of the prior,
+            broadcastable to [latent_dim].
+    """
+
+    MIX = 0.5
+
+    def __init__(self, q, log_spike, log_slab):
+        self.q, self.log_spike, self.log_slab = q, log_spike, log_slab
+        self.factors = inner_distribution(q)
+
+    def sample(self, n, seed):
+        """n draws [n, batch, latent_dim] for a stateless ``seed`` ([2] int32)."""
+        seeds = tf.random.experimental.stateless_split(seed, 3)
+        draw_seed, mix_seed, spike_seed = tf.unstack(seeds, num=3)
+        s = self.q.sample(n, seed=draw_seed)
+        shape = tf.shape(s)
+        mixed = tf.random.stateless_uniform(shape[:-1], mix_seed)[..., None] < self.MIX
+        spike = tf.math.log(tf.random.stateless_uniform(shape, spike_seed)) < self.log_spike
+        return tf.where(mixed & spike, tf.zeros_like(s), s)
+
+    def log_prob(self, s):
+        """log r(s) against Lebesgue measure plus a point mass at 0 per latent."""
+        zero = tf.equal(s, 0.0)
+        log_q = self.factors.log_prob(s)  # per latent
+        dense = tf.where(tf.reduce_any(zero, -1), -np.inf, tf.reduce_sum(log_q, -1))
+        spiky = tf.reduce_sum(tf.where(zero, self.log_spike, self.log_slab + log_q), -1)
+        return tf.reduce_logsumexp(
+            tf.stack([np.log(1 - self.MIX) + dense, np.log(self.MIX) + spiky]), axis=0
+        )
+
+
+def proposal(model, x):
+    """The distribution the IWAE draws the latents s from: ``variational``,
+    with a point mass at 0 added (``SpikeProposal``) where the prior has one
+    and the posterior does not (a Normal or Laplace posterior, thresholded or
+    not, under a spike-and-slab prior)."""
+    q = variational(model, x)
+    prior = inner_distribution(model.prior)
+    if not isinstance(prior, SpikeSlab) or isinstance(inner_distribution(q), SpikeSlab):
+        return q
+    log_slab, log_spike = prior.log_slab_probs()
+    ones = tf.ones([model.latent_dim])
+    return SpikeProposal(q, log_spike * ones, log_slab * ones)
+
+
+def _log_weights(model, x, q, s):
+    """log p(x given decoded(s)) + log p(s) - log q(s) for s [k, batch, latent]: [k, batch]."""
     data_shape = tuple(model.data_shape)
-    samples = tf.shape(z)[0]
-    outputs = tf.cast(model.decoder(tf.reshape(z, [-1, model.latent_dim])), tf.float32)
-    outputs = tf.reshape(outputs, [samples, -1, *data_shape])
+    samples = tf.shape(s)[0]
+    z = decoded(model, tf.reshape(s, [-1, model.latent_dim]))
+    outputs = tf.reshape(tf.cast(model.decoder(z), tf.float32), [samples, -1, *data_shape])
     log_likelihood = model.likelihood.log_prob(x, outputs, len(data_shape))
-    return log_likelihood + model.prior.log_prob(z) - q.log_prob(z)
+    return log_likelihood + model.prior.log_prob(s) - q.log_prob(s)
 
 
 def elbo(model, x, weights=None, n_samples=1, batch_size=1000, seed=None):
@@ -70,8 +151,15 @@ def elbo(model, x, weights=None, n_samples=1, batch_size=1000, seed=None):
     The ELBO is a lower bound on log p(x); the gap is KL(q || posterior), so it
     ranks priors by how well their posterior family fits as much as by how
     well they explain the data. ``iwae`` is the tighter, better-behaved number.
-    For a Cauchy posterior under a Gaussian likelihood the ELBO itself is
-    minus infinity (see ``iwae``): each estimate is then finite but arbitrary.
+    Under a spike-and-slab prior a Normal or Laplace posterior's ELBO is a
+    true but loose bound: q has no zeros, so its KL is to the slab (plus
+    -log gamma_j per latent) and it bounds the all-slab part of p(x) only;
+    the IWAE's proposal adds the zeros (``proposal``).
+
+    A Cauchy posterior is refused: E_q |z| is infinite, so the ELBO is minus
+    infinity under the Bernoulli and Gaussian likelihoods (see ``iwae``) and
+    each estimate would be finite but arbitrary (averages drift down like
+    log n with the draws).
 
     Args:
         model: a built SparseVAE.
@@ -85,8 +173,19 @@ def elbo(model, x, weights=None, n_samples=1, batch_size=1000, seed=None):
     Returns:
         A float64 numpy array [n] of per-example ELBOs (nats) when ``weights``
         is None; otherwise a float, their weighted mean.
+
+    Raises:
+        ValueError: for a Cauchy posterior (use ``iwae``), bad weights,
+            counts or data.
     """
     x = model_inputs(model, x)
+    if model.posterior_family == "cauchy":
+        raise ValueError(
+            "The ELBO of a Cauchy posterior is minus infinity: E_q |z| is infinite, so E_q log "
+            "p(x given z) diverges under the Bernoulli and Gaussian likelihoods, and every "
+            "estimate is a finite but arbitrary number that drifts down as draws are added. "
+            "Use evaluation.iwae(model, x, k) instead (a finite bound on log p(x) from k = 3)."
+        )
     n_samples = positive_int(n_samples, "n_samples")
     batch_size = positive_int(batch_size, "batch_size")
     if weights is not None:
@@ -104,14 +203,15 @@ def elbo(model, x, weights=None, n_samples=1, batch_size=1000, seed=None):
     @tf.function(input_signature=[_input_spec(model), tf.TensorSpec([2], tf.int32)])
     def per_example(batch, batch_seed):
         batch = tf.cast(batch, tf.float32)  # log-probabilities in float32
-        q = proposal(model, batch)
-        z = q.sample(n_samples, seed=batch_seed)
-        outputs = tf.cast(model.decoder(tf.reshape(z, [-1, model.latent_dim])), tf.float32)
+        q = variational(model, batch)
+        s = q.sample(n_samples, seed=batch_seed)
+        z = decoded(model, tf.reshape(s, [-1, model.latent_dim]))
+        outputs = tf.cast(model.decoder(z), tf.float32)
         outputs = tf.reshape(outputs, [n_samples, -1, *model.data_shape])
         log_likelihood = tf.reduce_mean(
             model.likelihood.log_prob(batch, outputs, event_ndims), axis=0
         )
-        return log_likelihood - kl_divergence(q, model.prior, z, mode="auto")
+        return log_likelihood - kl_divergence(q, model.prior, s, mode="auto")
 
     values = np.concatenate(
         [
@@ -135,6 +235,19 @@ def iwae(model, x, k=5000, batch_size=32, seed=None, progress=True, chunk_size=N
     expectation is a lower bound on log p(x) that rises with k to log p(x)
     (the estimate converges almost surely, since E_q w = p(x) is finite), and
     for k = 1 it is the single-draw ELBO estimate.
+
+    What it converges to, for each pairing (see the module docstring): for a
+    thresholded posterior, log p(x) of the trained model, z drawn from the
+    base posterior and decoded soft-thresholded; under a spike-and-slab prior,
+    z is drawn from ``proposal`` (the posterior with the prior's point mass
+    at 0 added, unless the posterior is spike-and-slab itself), densities
+    taken against Lebesgue measure plus a point mass at 0 per latent, so that
+    E w = p(x) and the estimate converges to log p(x), all configurations of
+    zeros included. A continuous proposal would converge to the all-slab part
+    only: 1.5 nats short on the issue's 2-latent toy, more with more latents. In
+    many latents the spike proposal rarely draws the zeros the posterior
+    needs, and the bound is loose at any practical k, but it never falls more
+    than log 2 below the posterior-only one with half the draws.
 
     Why this is the number that compares priors: the ELBO's gap to log p(x) is
     KL(q || true posterior), which depends on how well each prior's posterior

@@ -89,7 +89,9 @@ def prior_parameters(model):
     Named priors give loc 0 and ``prior_scale``; a custom factory works when it
     returns a Normal, Laplace, Cauchy, StudentT, SpikeSlab or Horseshoe
     (wrapped in ``tfd.Independent`` or not). Student-t priors add ``df`` and
-    spike-and-slab priors ``slab_probability``, one value for all latents.
+    spike-and-slab priors ``slab_probability``, one value for all latents;
+    a thresholded model adds its ``threshold`` per latent, as its decoder
+    reads soft-thresholded draws (``SparseVAE.sample``).
     """
     import tensorflow as tf
     import tensorflow_probability as tfp
@@ -131,6 +133,8 @@ def prior_parameters(model):
     scale = tf.broadcast_to(tf.cast(distribution.scale, tf.float64), shape).numpy()
     if not (np.all(np.isfinite(loc)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
         raise ExportError("The prior's location and scale must be finite, scale > 0.")
+    if model.threshold is not None:
+        extra["threshold"] = [float(v) for v in np.asarray(model.thresholds(), np.float64)]
     spec = model.prior_spec if isinstance(model.prior_spec, str) else "custom"
     return {
         "family": family,

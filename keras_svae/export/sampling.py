@@ -73,12 +73,23 @@ def uniform_count(family):
 def family_parameters(prior):
     """The extra keyword parameters of a family from export.json's ``prior``
     dict: ``df`` for "student_t", ``slab_probability`` for "spike_slab",
-    none otherwise; checked, as Python floats.
+    none otherwise; checked, as Python floats. A thresholded model's
+    ``threshold`` (one per latent) is added for any family.
 
     Raises:
         ValueError: a parameter is missing or out of range.
     """
     family = check_family(prior.get("family"))
+    if prior.get("threshold") is not None:
+        threshold = np.asarray(prior["threshold"], np.float64)
+        shape = np.shape(prior.get("loc"))
+        if threshold.shape != shape or not np.all(np.isfinite(threshold) & (threshold >= 0)):
+            raise ValueError(
+                "A prior's 'threshold' must hold one finite number >= 0 per latent (like "
+                f"'loc'), got {prior['threshold']!r}."
+            )
+        rest = family_parameters({key: v for key, v in prior.items() if key != "threshold"})
+        return {**rest, "threshold": threshold}
     if family == "student_t":
         df = prior.get("df")
         if isinstance(df, bool) or not isinstance(df, (int, float)) or not df >= MIN_EXPORT_DF:
@@ -168,13 +179,20 @@ def prior_draws(family, loc, scale, u, v, ops=np, **parameters):
         u, v: float64 uniforms in [0, 1), e.g. of shape [n, latent_dim].
         ops: ``numpy`` or ``tf.math``.
         **parameters: ``w``, ``df``, ``slab_probability`` as ``standard_draws``
-            takes them.
+            takes them, and ``threshold``: for a thresholded model, one
+            threshold per latent, and the draws s become the codes its
+            decoder was trained on, sign(s) max(|s| - threshold, 0).
     """
+    threshold = parameters.pop("threshold", None)
     if check_family(family) == "spike_slab":
         gamma = _required(parameters.get("slab_probability"), "slab_probability")
         on, inside = slab_indicator(u, gamma, ops)
-        return on * (loc + scale * box_muller(inside, open_unit_interval(v, ops), ops))
-    return loc + scale * standard_draws(family, u, v, ops, **parameters)
+        draws = on * (loc + scale * box_muller(inside, open_unit_interval(v, ops), ops))
+    else:
+        draws = loc + scale * standard_draws(family, u, v, ops, **parameters)
+    if threshold is None:
+        return draws
+    return ops.sign(draws) * ops.maximum(ops.abs(draws) - threshold, 0.0)
 
 
 def sample_prior(prior, n, seed=0):

@@ -154,8 +154,9 @@ def settings_lines(runs):
 
 METHODS = (
     "Every model is evaluated on held-out patches: the importance-weighted bound on log p(x) "
-    "(nats per patch; thresholded posteriors propose from their base posterior, "
-    "`evaluation.likelihood.proposal`), the MSE of the reconstruction decode(mode of q) and "
+    "(nats per patch; thresholded posteriors propose from their base posterior and decode the "
+    "soft-thresholded draw, the model they trained, `evaluation.likelihood.proposal`), the MSE "
+    "of the reconstruction decode(mode of q) and "
     "its explained variance; the codes encode(x).mode(): exact zeros (L0 at 0) and the "
     "fraction within 0.1 standard deviations of 0 (each latent standardised), active latents "
     "(code variance > 0.01), collapsed latents (KL within 0.01 nats of the smallest KL the "
