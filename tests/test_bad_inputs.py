@@ -782,3 +782,24 @@ def test_posterior_collapse_of_a_sampled_kl():  # row 168
 def test_train_command_line_family_and_scale(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert_cli_error(train_main, [*FAST, "--out", str(tmp_path / "runs"), *argv], capsys, message)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    rows(
+        (180, lambda c: evaluation.active_latents(c, kl=[1.0] * 3, kl_margin=0),
+         r"kl_margin must be a number > 0, got 0\."),
+        (181, lambda c: evaluation.active_latents(c, kl=[1.0, 1.0]),
+         r"kl has 2 latents but latent_codes has 3; pass both for the same model"),
+        (182, lambda c: evaluation.active_latents(c, kl=[1.0] * 3, scale=0.0),
+         r"scale \(the prior's scale\) must be finite and > 0, got 0\.0"),
+        (183, lambda c: evaluation.hoyer_sparsity(c, informative=[0, 1]),
+         r"informative must be a boolean mask with one entry per latent, shape \(3,\)"),
+        (184, lambda c: evaluation.basis_recovery_chance(np.eye(5), 10, n_draws=1),
+         r"n_draws must be at least 2 for an interval, got 1"),
+    ),
+)  # fmt: skip
+def test_informative_latents_bad_input(call, message):
+    codes = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match=message):
+        call(codes)
