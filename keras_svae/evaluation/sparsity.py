@@ -246,11 +246,11 @@ def kl_floor(model):
 
     A latent that ignores its input still pays this much when the posterior
     family cannot equal the prior: about 0.048 nats for a Normal posterior
-    under a Laplace prior. Posterior collapse is therefore KL within a
-    threshold of this floor, not of 0. The floor is found by minimising the
-    registered closed form over one latent's raw encoder outputs (location,
-    scale and, for the spike-and-slab, slab logit) with scipy's L-BFGS;
-    sampled KLs (no closed form) are too noisy per example to compare with it.
+    under a Laplace prior. A latent carries information only with KL well
+    above this floor, not above 0 (``active_latents``). The floor is found by
+    minimising the registered closed form over one latent's raw encoder
+    outputs (location, scale and, for the spike-and-slab, slab logit) with
+    scipy's L-BFGS; a sampled KL has no closed form to minimise.
 
     Returns:
         A float64 numpy array [latent_dim], or None.
