@@ -565,3 +565,20 @@ def test_separability_bad_input():
         evaluation.linear_probe_accuracy(codes, np.r_[np.zeros(17), np.ones(3)])
     with pytest.raises(ValueError, match="NaN"):
         evaluation.silhouette(np.full((20, 3), np.nan), labels)
+
+
+def test_a_thresholded_latent_below_its_threshold_for_every_input_is_collapsed():
+    """A thresholded latent whose location stays within the threshold: its code
+    is exactly 0 for every input, yet its KL (a narrow posterior) is large."""
+    model = keras_svae.SparseVAE(latent_dim=3, prior="laplace", posterior="laplace",
+                                 threshold=0.5, data_shape=(6,), encoder_units=(16,),
+                                 seed=0)  # fmt: skip
+    kernel, bias = model.encoder.layers[-1].get_weights()
+    kernel, bias = 3.0 * kernel, bias.copy()
+    kernel[:, [0, 3]], bias[0], bias[3] = 0.0, 0.2, -3.0  # location 0.2, scale 0.05
+    model.encoder.layers[-1].set_weights([kernel, bias])
+    x = np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32)
+    assert np.all(evaluation.codes(model, x)[:, 0] == 0.0)
+    assert evaluation.kl_per_latent(model, x)[0] > 1.0
+    assert not evaluation.informative_latents(model, x)[0]
+    assert evaluation.posterior_collapse(model, x) >= 1 / 3
