@@ -98,12 +98,13 @@ class SparsitySummaries(keras.callbacks.Callback):
     """Log how sparse the codes are, each epoch, as TensorBoard scalars and histograms.
 
     On the examples ``x`` (held-out data is best): scalars ``active_units``
-    (latents whose posterior mean varies, variance > 0.01), ``hoyer`` (Hoyer
-    sparsity of the standardised posterior means, 0 dense to 1 one-hot),
-    ``collapsed_fraction`` (latents whose KL is within 0.01 nats of its floor
-    for 95% of the examples; only for a closed-form KL, see
-    ``evaluation.posterior_collapse``), ``explained_variance`` (1 - MSE /
-    Var(x)) and ``kl_total``;
+    (latents that carry information: mean KL more than 0.1 nats above its
+    floor and a code that varies, ``evaluation.active_latents``),
+    ``collapsed_fraction`` (the other latents' share; only for a closed-form
+    KL, whose floor is known, see ``evaluation.posterior_collapse``),
+    ``hoyer`` (Hoyer sparsity of the informative latents' standardised
+    posterior means, 0 dense to 1 one-hot; not logged with fewer than 2),
+    ``explained_variance`` (1 - MSE / Var(x)) and ``kl_total``;
     histograms ``posterior_means`` (all code values) and ``kl_per_latent``, and
     one scalar per latent ``kl/z<k>``. Written under ``log_dir/sparsity``.
 
@@ -133,15 +134,18 @@ class SparsitySummaries(keras.callbacks.Callback):
         means = evaluation.codes(model, x)
         kl = evaluation.kl_per_latent(model, x, per_example=True, seed=0)
         reconstructions = evaluation.batched(model.reconstruct, x)
+        informative = evaluation.active_latents(
+            means, kl=kl, floor=self.floor, scale=model.prior_scale
+        )
         values = {
-            "active_units": evaluation.active_units(means),
+            "active_units": int(informative.sum()),
             "explained_variance": evaluation.explained_variance(x, reconstructions),
             "kl_total": float(kl.sum(axis=1).mean()),
         }
         if self.floor is not None:  # a closed-form KL
-            values["collapsed_fraction"] = evaluation.collapsed_fraction(kl, self.floor)
-        if model.latent_dim > 1:
-            values["hoyer"] = evaluation.hoyer_sparsity(means)
+            values["collapsed_fraction"] = float(1.0 - np.mean(informative))
+        if informative.sum() >= 2:
+            values["hoyer"] = evaluation.hoyer_sparsity(means, informative)
         with self.writer.as_default():
             for name, value in values.items():
                 tf.summary.scalar(name, value, step=epoch)

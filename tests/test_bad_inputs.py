@@ -816,3 +816,21 @@ def test_paired_verdict_level(level):
 
     with pytest.raises(ValueError, match=r"level is the significance level of a one-sided test"):
         paired_verdict([0.1, 0.2, 0.3], level=level)
+    "call, message",
+    rows(
+        (180, lambda c: evaluation.active_latents(c, kl=[1.0] * 3, kl_margin=0),
+         r"kl_margin must be a number > 0, got 0\."),
+        (181, lambda c: evaluation.active_latents(c, kl=[1.0, 1.0]),
+         r"kl has 2 latents but latent_codes has 3; pass both for the same model"),
+        (182, lambda c: evaluation.active_latents(c, kl=[1.0] * 3, scale=0.0),
+         r"scale \(the prior's scale\) must be finite and > 0, got 0\.0"),
+        (183, lambda c: evaluation.hoyer_sparsity(c, informative=[0, 1]),
+         r"informative must be a boolean mask with one entry per latent, shape \(3,\)"),
+        (184, lambda c: evaluation.basis_recovery_chance(np.eye(5), 10, n_draws=1),
+         r"n_draws must be at least 2 for an interval, got 1"),
+    ),
+)  # fmt: skip
+def test_informative_latents_bad_input(call, message):
+    codes = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match=message):
+        call(codes)

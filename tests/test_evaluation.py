@@ -225,10 +225,80 @@ def test_l0_curve_counts_exact_zeros_and_thresholds():
 def test_active_units_counts_latents_that_vary():
     rng = np.random.default_rng(0)
     codes = np.stack([rng.normal(size=100), 0.01 * rng.normal(size=100), np.ones(100)], axis=1)
-    np.testing.assert_array_equal(evaluation.active_latents(codes), [True, False, False])
-    assert evaluation.active_units(codes) == 1
+    kl = [1.0, 1.0, 1.0]  # every latent pays KL; only the first one's code moves
+    np.testing.assert_array_equal(evaluation.active_latents(codes, kl=kl), [True, False, False])
+    assert evaluation.active_units(codes, kl=kl) == 1
+    assert evaluation.collapsed_fraction(codes, kl=kl) == pytest.approx(2 / 3)
+    # The variance test is in the prior's units: a prior of scale 20 needs more.
+    assert evaluation.active_units(codes, kl=kl, scale=20.0) == 0
+    assert evaluation.active_units(codes, kl=None) == 1  # sparse coding: no KL to test
     with pytest.raises(ValueError, match="shape"):
-        evaluation.active_units(np.ones(5))
+        evaluation.active_units(np.ones(5), kl=[1.0])
+    with pytest.raises(ValueError, match="kl has 2 latents but latent_codes has 3"):
+        evaluation.active_latents(codes, kl=[1.0, 1.0])
+    with pytest.raises(ValueError, match="kl_margin must be a number > 0"):
+        evaluation.active_latents(codes, kl=kl, kl_margin=0.0)
+
+
+# The issue's examples (issue 20, item 4): sparsity numbers must not reward collapse.
+def test_fully_collapsed_codes_have_no_hoyer_sparsity():
+    rng = np.random.default_rng(0)
+    codes = 1e-3 * rng.normal(size=(500, 10))  # locations that barely move
+    kl = np.full(10, 1e-4)
+    informative = evaluation.active_latents(codes, kl=kl)
+    assert not informative.any()
+    assert evaluation.hoyer_sparsity(codes, informative) is None
+    assert evaluation.collapsed_fraction(codes, kl=kl) == 1.0
+    one = np.arange(10) == 3  # one informative latent: still no sparsity to measure
+    assert evaluation.hoyer_sparsity(codes, one) is None
+    with pytest.raises(ValueError, match="boolean mask with one entry per latent"):
+        evaluation.hoyer_sparsity(codes, np.ones(3, bool))
+
+
+def test_dense_normal_codes_keep_their_low_hoyer_sparsity():
+    codes = np.random.default_rng(0).normal(size=(2000, 10))
+    kl = np.full(10, 0.5)
+    informative = evaluation.active_latents(codes, kl=kl)
+    assert informative.all()
+    assert 0.2 < evaluation.hoyer_sparsity(codes, informative) < 0.35  # about 0.27
+
+
+def test_latents_with_a_tenth_of_a_nat_each_are_not_active():
+    """25 latents whose codes move but whose KL is 0.1 nats each: not 25 in use."""
+    codes = np.random.default_rng(0).normal(size=(300, 25))
+    assert evaluation.active_units(codes, kl=np.full(25, 0.1)) == 0
+    assert evaluation.active_units(codes, kl=np.full(25, 0.12)) == 25
+    # Above a floor (a Normal posterior under a Laplace prior: 0.048 nats) it takes more.
+    assert evaluation.active_units(codes, kl=np.full(25, 0.12), floor=0.048) == 0
+
+
+def test_a_latent_always_zero_is_collapsed_whatever_its_kl():
+    """A thresholded latent below its threshold for every input: code always 0,
+    yet it pays KL (here 0.3 nats); and a latent stuck at a constant."""
+    rng = np.random.default_rng(0)
+    codes = np.stack([rng.laplace(size=400), np.zeros(400), np.full(400, 2.5)], axis=1)
+    terms = np.tile([1.2, 0.3, 2.0], (400, 1))  # per-example KL
+    np.testing.assert_array_equal(evaluation.active_latents(codes, kl=terms), [True, False, False])
+    assert evaluation.collapsed_fraction(codes, kl=terms) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="NaN"):
+        evaluation.collapsed_fraction(codes, kl=np.full((400, 3), np.nan))
+
+
+def test_a_spike_and_slab_latent_switched_off_for_every_input_is_collapsed():
+    model = keras_svae.SparseVAE(latent_dim=4, prior="spike_slab", posterior="spike_slab",
+                                 data_shape=(6,), encoder_units=(16,), seed=0)  # fmt: skip
+    kernel, bias = model.encoder.layers[-1].get_weights()
+    kernel, bias = 3.0 * kernel, bias.copy()
+    bias[8:] = 3.0  # the slabs on: every latent in use ...
+    kernel[:, 8 + 1], bias[8 + 1] = 0.0, -30.0  # ... but latent 1, off for every input
+    model.encoder.layers[-1].set_weights([kernel, bias])
+    x = np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32)
+    kl = evaluation.kl_per_latent(model, x)
+    assert kl[1] > 0.5, kl  # it pays about log 2 nats, far above its floor of 0
+    assert np.all(evaluation.codes(model, x)[:, 1] == 0.0)
+    informative = evaluation.informative_latents(model, x)
+    assert not informative[1] and informative.sum() == 3, informative
+    assert evaluation.posterior_collapse(model, x) == pytest.approx(0.25)
 
 
 def _collapse_latent(model, j):
@@ -255,8 +325,8 @@ def test_kl_per_latent_and_posterior_collapse():
     mean = evaluation.kl_per_latent(model, x)
     assert mean[2] < 1e-4 and np.all(np.delete(mean, 2) > 0.1), mean
     assert evaluation.posterior_collapse(model, x) == pytest.approx(0.25)
-    with pytest.raises(ValueError, match="fraction"):
-        evaluation.posterior_collapse(model, x, fraction=0.0)
+    with pytest.raises(ValueError, match="code_variance"):
+        evaluation.posterior_collapse(model, x, code_variance=-1.0)
 
 
 def _quadrature_floor():
@@ -286,7 +356,7 @@ def test_kl_floor_is_the_smallest_kl_the_posterior_family_reaches():
     sampled = model("student_t", "normal")
     assert evaluation.kl_floor(sampled) is None
     x = np.random.default_rng(0).normal(size=(50, 6)).astype(np.float32)
-    with pytest.raises(ValueError, match="closed-form KL.*active_units"):
+    with pytest.raises(ValueError, match="closed-form KL.*informative_latents"):
         evaluation.posterior_collapse(sampled, x)
 
 
@@ -306,9 +376,10 @@ def test_posterior_collapse_under_a_laplace_prior_counts_latents_at_the_floor():
     assert 0.04 < kl[2] < 0.05, kl  # above 0.01: the old criterion counted no collapse
     assert evaluation.posterior_collapse(model, x) == pytest.approx(0.25)
     terms = evaluation.kl_per_latent(model, x, per_example=True)
-    assert evaluation.collapsed_fraction(terms, 0.0) == 0.0  # measured from 0 instead
-    with pytest.raises(ValueError, match="NaN"):
-        evaluation.collapsed_fraction(np.full((3, 4), np.nan), 0.0)
+    latent_codes = evaluation.codes(model, x)
+    # Measured from its floor the latent is collapsed; measured from 0 its KL
+    # (0.048) is still below the 0.1-nat margin, and its code does not move.
+    assert evaluation.collapsed_fraction(latent_codes, kl=terms, floor=0.0) == 0.25
 
 
 def test_kl_per_latent_samples_when_no_closed_form_is_registered():
@@ -376,6 +447,23 @@ def test_basis_recovery_is_one_for_permuted_flipped_rescaled_bases():
     assert unrelated.score < 0.6
 
 
+def test_basis_recovery_chance_is_what_random_patterns_score():
+    """Issue 20 item 8: 10 random patterns against the 5 synthetic bases score
+    0.36 (0.30-0.43), not "near 0"."""
+    from keras_svae.data.synthetic import true_bases
+
+    chance = evaluation.basis_recovery_chance(true_bases(), 10, seed=0)
+    assert chance["mean"] == pytest.approx(0.36, abs=0.02), chance
+    assert chance["low"] == pytest.approx(0.30, abs=0.02), chance
+    assert chance["high"] == pytest.approx(0.43, abs=0.02), chance
+    assert evaluation.basis_recovery_chance(true_bases(), 10, seed=0) == chance  # seeded
+    # Fewer patterns to choose from, lower chance; more, higher.
+    assert evaluation.basis_recovery_chance(true_bases(), 5)["mean"] < chance["mean"]
+    assert evaluation.basis_recovery_chance(true_bases(), 20)["mean"] > chance["mean"]
+    with pytest.raises(ValueError, match="n_draws must be at least 2"):
+        evaluation.basis_recovery_chance(true_bases(), 10, n_draws=1)
+
+
 def test_basis_recovery_matches_one_pattern_to_one_basis():
     bases = np.eye(4)[:2]  # two orthogonal bases
     blend = (bases[0] + bases[1]) / np.sqrt(2)  # looks like both (|cos| 0.71 with each)
@@ -429,6 +517,21 @@ def test_gabor_score_is_high_for_gabors_and_low_for_noise():
         evaluation.gabor_likeness(noise, (12, 12), active=[0, 1])
 
 
+def test_gabor_chance_is_the_pass_rate_of_smooth_random_patterns():
+    """Issue 20 item 8: the Gabor test passes about a third of smooth 1/f^2
+    random patterns on 12x12 patches."""
+    from keras_svae.reproduce.measures import QUICK_GABOR
+
+    patterns = evaluation.smooth_random_patterns(4, (12, 12), seed=0)
+    assert patterns.shape == (4, 12, 12)
+    np.testing.assert_allclose(np.linalg.norm(patterns.reshape(4, -1), axis=1), 1.0)
+    chance = evaluation.gabor_chance((12, 12), n=30, seed=0, **QUICK_GABOR)
+    assert 0.2 <= chance <= 0.5, chance
+    assert evaluation.gabor_chance((12, 12), n=30, seed=0, **QUICK_GABOR) == chance  # seeded
+    with pytest.raises(ValueError, match="image_shape"):
+        evaluation.gabor_chance((12,), n=2)
+
+
 # ---------------------------------------------------------------- separability
 def test_separability_of_separated_and_mixed_classes():
     rng = np.random.default_rng(0)
@@ -466,3 +569,20 @@ def test_separability_bad_input():
         evaluation.linear_probe_accuracy(codes, np.r_[np.zeros(17), np.ones(3)])
     with pytest.raises(ValueError, match="NaN"):
         evaluation.silhouette(np.full((20, 3), np.nan), labels)
+
+
+def test_a_thresholded_latent_below_its_threshold_for_every_input_is_collapsed():
+    """A thresholded latent whose location stays within the threshold: its code
+    is exactly 0 for every input, yet its KL (a narrow posterior) is large."""
+    model = keras_svae.SparseVAE(latent_dim=3, prior="laplace", posterior="laplace",
+                                 threshold=0.5, data_shape=(6,), encoder_units=(16,),
+                                 seed=0)  # fmt: skip
+    kernel, bias = model.encoder.layers[-1].get_weights()
+    kernel, bias = 3.0 * kernel, bias.copy()
+    kernel[:, [0, 3]], bias[0], bias[3] = 0.0, 0.2, -3.0  # location 0.2, scale 0.05
+    model.encoder.layers[-1].set_weights([kernel, bias])
+    x = np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32)
+    assert np.all(evaluation.codes(model, x)[:, 0] == 0.0)
+    assert evaluation.kl_per_latent(model, x)[0] > 1.0
+    assert not evaluation.informative_latents(model, x)[0]
+    assert evaluation.posterior_collapse(model, x) >= 1 / 3

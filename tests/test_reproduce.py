@@ -317,3 +317,32 @@ def test_centre_crop_of_grey_images_divided_by_256():
                               remove_mean=False, normalize=False)  # fmt: skip
     expected = (images[:, 10:22, 10:22] @ GRAY_WEIGHTS / 256.0).reshape(3, -1)
     np.testing.assert_allclose(patches.x, expected, rtol=1e-5)
+
+
+# Issue 20 items 4 and 8: a collapsed model is reported as collapsed.
+def test_top_latent_share_of_a_collapsed_model_is_none():
+    from keras_svae.reproduce.measures import top_latent_share
+
+    assert top_latent_share([1e-4, 1e-5]) is None  # was 0.91
+    assert top_latent_share([0.006, 0.004]) is None  # the collapsed MNIST z=2 Cauchy model
+    assert top_latent_share([3.0, 1.0]) == pytest.approx(0.75)
+    # Measured above the floor; latents outside the informative mask left out.
+    assert top_latent_share([1.05, 0.05], floor=0.05) == pytest.approx(1.0)
+    assert top_latent_share([3.0, 1.0], informative=[False, True]) == pytest.approx(1.0)
+    assert top_latent_share([3.0, 1.0], informative=[False, False]) is None
+
+
+def test_tables_print_collapsed_and_the_chance_levels():
+    from keras_svae.experiment import comparison_table
+    from keras_svae.reproduce.report import metric_cell
+
+    collapsed = {"name": "mnist-cauchy-z2", "kl_per_latent": [0.0, 0.0], "informative_latents": 0,
+                 "active_units": 0, "hoyer_sparsity": None, "basis_recovery": 0.58,
+                 "basis_recovery_min": 0.4, "basis_recovery_chance": 0.36}  # fmt: skip
+    table = comparison_table([collapsed])
+    assert "| mnist-cauchy-z2 | 0.580 (0.400) [0.36] | 0 | collapsed |" in table, table
+    assert "basis recovery (min) [chance]" in table
+    used = {**collapsed, "informative_latents": 2, "hoyer_sparsity": 0.4}
+    assert metric_cell([collapsed, used], "hoyer_sparsity", "{:.2f}") == "0.40 (1 collapsed)"
+    assert metric_cell([collapsed], "hoyer_sparsity", "{:.2f}") == "collapsed"
+    assert metric_cell([collapsed], "kl_top_share", "{:.2f}") == "collapsed"

@@ -2,13 +2,16 @@
 
 - ``likelihood``: ``elbo`` and ``iwae``, bounds on log p(x) in nats per
   example; the IWAE bound at large k is the number that compares priors.
-- ``sparsity``: Hoyer sparsity, the L0 curve, active latents, per-latent KL and
-  its floor, posterior collapse, explained variance, reconstruction error.
+- ``sparsity``: which latents carry information (``informative_latents``,
+  the one definition behind active units, collapse and sparsity), Hoyer
+  sparsity, the L0 curve, per-latent KL and its floor, posterior collapse,
+  explained variance, reconstruction error.
 - ``collapse``: ``model_collapsed``, whether a model learned anything
   (explained variance and test KL above floors) before it is compared.
 - ``patterns``: what each latent draws (``latent_patterns``) and one-to-one
-  ``basis_recovery`` of known generating bases.
-- ``gabor``: least-squares 2-D Gabor fits of the patterns (natural images).
+  ``basis_recovery`` of known generating bases, and its chance level.
+- ``gabor``: least-squares 2-D Gabor fits of the patterns (natural images),
+  and the fraction of smooth random patterns that pass (``gabor_chance``).
 - ``separability``: kNN and linear-probe accuracy and the silhouette of the
   classes in the latent space (labels required).
 
@@ -18,10 +21,21 @@ go into metrics.json and tables. Bad input is a ValueError naming the problem.
 """
 
 from keras_svae.evaluation.collapse import model_collapsed
-from keras_svae.evaluation.gabor import gabor_fit, gabor_image, gabor_likeness
+from keras_svae.evaluation.gabor import (
+    gabor_chance,
+    gabor_fit,
+    gabor_image,
+    gabor_likeness,
+    smooth_random_patterns,
+)
 from keras_svae.evaluation.latents import batched, codes
 from keras_svae.evaluation.likelihood import elbo, iwae
-from keras_svae.evaluation.patterns import BasisMatch, basis_recovery, latent_patterns
+from keras_svae.evaluation.patterns import (
+    BasisMatch,
+    basis_recovery,
+    basis_recovery_chance,
+    latent_patterns,
+)
 from keras_svae.evaluation.separability import knn_accuracy, linear_probe_accuracy, silhouette
 from keras_svae.evaluation.sparsity import (
     active_latents,
@@ -29,6 +43,7 @@ from keras_svae.evaluation.sparsity import (
     collapsed_fraction,
     explained_variance,
     hoyer_sparsity,
+    informative_latents,
     kl_floor,
     kl_per_latent,
     l0_curve,
@@ -41,15 +56,18 @@ __all__ = [
     "active_latents",
     "active_units",
     "basis_recovery",
+    "basis_recovery_chance",
     "batched",
     "codes",
     "collapsed_fraction",
     "elbo",
     "explained_variance",
+    "gabor_chance",
     "gabor_image",
     "gabor_fit",
     "gabor_likeness",
     "hoyer_sparsity",
+    "informative_latents",
     "iwae",
     "kl_floor",
     "kl_per_latent",
@@ -61,4 +79,5 @@ __all__ = [
     "posterior_collapse",
     "reconstruction_mse",
     "silhouette",
+    "smooth_random_patterns",
 ]

@@ -8,7 +8,7 @@ wave under a Gaussian envelope (Olshausen and Field, 1996; Jones and Palmer,
 import numpy as np
 from scipy.optimize import least_squares
 
-from keras_svae.evaluation.checks import as_flat
+from keras_svae.evaluation.checks import as_flat, positive_int
 
 # Parameter order of ``gabor_image``.
 PARAMETERS = (
@@ -22,6 +22,13 @@ PARAMETERS = (
     "sigma_across",
     "offset",
 )
+
+
+def _image_shape(image_shape):
+    """(height, width) as ints, each >= 2, or a ValueError."""
+    if len(image_shape) != 2 or min(image_shape) < 2:
+        raise ValueError(f"image_shape must be (height, width), each >= 2; got {image_shape}.")
+    return tuple(int(s) for s in image_shape)
 
 
 def gabor_image(params, image_shape):
@@ -131,9 +138,7 @@ def gabor_fit(
         A float64 numpy array [n] of R^2 (0 for a constant pattern); with
         ``return_params``, also a [n, 9] array of the ``PARAMETERS``.
     """
-    if len(image_shape) != 2 or min(image_shape) < 2:
-        raise ValueError(f"image_shape must be (height, width), each >= 2; got {image_shape}.")
-    height, width = (int(s) for s in image_shape)
+    height, width = _image_shape(image_shape)
     flat = as_flat(patterns, "patterns")
     if flat.shape[1] != height * width:
         raise ValueError(
@@ -206,3 +211,58 @@ def gabor_likeness(patterns, image_shape, active=None, threshold=0.7, **kwargs):
         "n_patterns": int(len(r2)),
         "r2": r2.tolist(),
     }
+
+
+def smooth_random_patterns(n, image_shape, seed=0):
+    """Smooth random patterns: Gaussian white noise filtered to a 1/f^2
+    amplitude spectrum.
+
+    f is the spatial frequency in cycles per pixel (the mean, f = 0, is
+    removed; the filter is circular, so the patterns wrap around). Amplitude
+    1/f^2 (power 1/f^4) is smoother than natural images (amplitude 1/f):
+    blobs and ramps that look like nothing in particular, yet that a
+    nine-parameter Gabor fits about as well as a learned pattern. Each
+    pattern is scaled to unit norm.
+
+    Args:
+        n: how many patterns, >= 1.
+        image_shape: (height, width).
+        seed: integer seed.
+
+    Returns:
+        A float64 numpy array [n, height, width].
+    """
+    n = positive_int(n, "n")
+    height, width = _image_shape(image_shape)
+    frequency = np.hypot(*np.meshgrid(np.fft.fftfreq(height), np.fft.fftfreq(width), indexing="ij"))
+    amplitude = np.divide(1.0, frequency**2, out=np.zeros_like(frequency), where=frequency > 0)
+    noise = np.random.default_rng(seed).normal(size=(n, height, width))
+    patterns = np.real(np.fft.ifft2(np.fft.fft2(noise) * amplitude))
+    return patterns / np.linalg.norm(patterns.reshape(n, -1), axis=1)[:, None, None]
+
+
+def gabor_chance(image_shape, n=30, threshold=0.7, seed=0, **kwargs):
+    """The fraction of smooth random patterns (``smooth_random_patterns``)
+    that the Gabor test passes: the level a Gabor fraction must clear.
+
+    Nine free parameters fit a smooth blob on a small patch well: about a
+    third of 12x12 patterns reach R^2 >= 0.7 (of rougher patterns with a
+    natural image's 1/f amplitude, almost none do). The patterns are seeded,
+    so the number is the same each call; n is small so it is quick (each fit
+    tries several starting points), and its standard error is about
+    sqrt(p (1 - p) / n) (0.09 for n = 30).
+
+    Args:
+        image_shape: (height, width) of the patterns being judged.
+        n: how many random patterns to fit.
+        threshold: R^2 at or above which a pattern counts as Gabor-like, as in
+            ``gabor_likeness``.
+        seed: integer seed of the patterns.
+        **kwargs: passed to ``gabor_fit`` (use the options the judged
+            patterns were fitted with).
+
+    Returns:
+        A float in [0, 1].
+    """
+    patterns = smooth_random_patterns(n, image_shape, seed)
+    return gabor_likeness(patterns, image_shape, threshold=threshold, **kwargs)["fraction"]

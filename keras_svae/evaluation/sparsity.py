@@ -11,15 +11,20 @@ import tensorflow_probability as tfp
 
 from keras_svae.distributions import inner_distribution
 from keras_svae.evaluation.checks import as_flat, as_matrix, model_inputs, positive_int, same_shape
-from keras_svae.evaluation.latents import batched
+from keras_svae.evaluation.latents import batched, codes
 from keras_svae.kl import has_closed_form, kl_divergence
 from keras_svae.posteriors import posterior_from_params, posterior_width
 
 tfd = tfp.distributions
 
+# Defaults of the one definition of "a latent carries information"
+# (``active_latents``, which says why these values).
+KL_MARGIN = 0.1
+CODE_VARIANCE = 0.01
 
-def hoyer_sparsity(latent_codes):
-    """Mean Hoyer sparsity of the standardised codes.
+
+def hoyer_sparsity(latent_codes, informative=None):
+    """Mean Hoyer sparsity of the standardised codes of the informative latents.
 
     Each latent is first divided by its standard deviation across the examples,
     so the number does not depend on the latents' arbitrary scales (a linear
@@ -30,17 +35,34 @@ def hoyer_sparsity(latent_codes):
 
     which is 1 when one latent alone is non-zero and 0 when all are equal in
     size; the mean over examples is returned. A latent that never varies (std
-    0) is left unscaled, and an all-zero code counts as 0. A latent that
-    barely varies is scaled up like any other: pass ``codes[:, active]`` (see
-    ``active_latents``) to leave collapsed latents out.
+    0) is left unscaled, and an all-zero code counts as 0.
+
+    Collapsed latents must be left out (``informative``): standardising
+    scales a latent that barely moves up like any other, and codes that are
+    all collapsed score about 0.56, above dense N(0, 1) codes (about 0.27).
 
     Args:
         latent_codes: numpy array [n, latent_dim] with latent_dim >= 2.
+        informative: boolean mask [latent_dim] of the latents that carry
+            information (``active_latents`` / ``informative_latents``); None
+            scores every column as given.
 
     Returns:
-        A float in [0, 1].
+        A float in [0, 1]; None when ``informative`` leaves fewer than 2
+        latents (a collapsed model has no sparsity to measure).
     """
     latent_codes = as_matrix(latent_codes, "latent_codes", min_columns=2)
+    if informative is not None:
+        informative = np.asarray(informative)
+        if informative.dtype != np.bool_ or informative.shape != latent_codes.shape[1:]:
+            raise ValueError(
+                f"informative must be a boolean mask with one entry per latent, shape "
+                f"({latent_codes.shape[1]},); got dtype {informative.dtype} and shape "
+                f"{informative.shape}."
+            )
+        if informative.sum() < 2:
+            return None
+        latent_codes = latent_codes[:, informative]
     n = latent_codes.shape[1]
     std = latent_codes.std(axis=0)
     scaled = latent_codes / np.where(std > 0, std, 1.0)
@@ -75,26 +97,129 @@ def l0_curve(latent_codes, thresholds):
     return np.searchsorted(magnitudes, thresholds, side="right") / magnitudes.size
 
 
-def active_latents(latent_codes, threshold=0.01):
-    """Which latents the model uses: variance of the code across examples > threshold.
+def active_latents(
+    latent_codes,
+    *,
+    kl,
+    floor=None,
+    scale=1.0,
+    kl_margin=KL_MARGIN,
+    code_variance=CODE_VARIANCE,
+):
+    """Which latents carry information about the input: the one definition.
 
-    A latent whose posterior location does not move with the input carries no
-    information about it, however large its posterior noise (Burda et al., 2016).
+    Latent j is informative when both hold:
+
+    (a) its mean KL(q(z_j given x) || p(z_j)) over the examples exceeds the
+        posterior family's ``floor`` (``kl_floor``: the KL of a latent that
+        ignores its input) by more than ``kl_margin`` nats. 0.1 nats is about
+        a seventh of a bit per example: a latent below it can tell apart
+        fewer than 1.11 kinds of input (e^0.1), and 25 latents at 0.1 nats
+        each are not 25 latents in use. With no floor (a sampled KL, or
+        ``floor=None``) the KL is measured from 0: the sampled pairs' floors
+        are not known in closed form, and the mean over examples of the
+        sampled estimate is precise enough; (b) below then catches a latent
+        that sits at its floor.
+    (b) its code (the posterior location, ``codes``) varies across the
+        examples: variance > ``code_variance`` * ``scale`` ** 2, with
+        ``scale`` the prior's scale, so the test is in the prior's units
+        (0.01 is Burda et al.'s (2016) threshold for a N(0, 1) prior: a
+        standard deviation a tenth of the prior's). A latent whose code is
+        always 0 (a spike-and-slab latent switched off for every input, a
+        thresholded latent below its threshold everywhere) or always the same
+        value pays KL without carrying anything, and fails here.
+
+    A latent that fails either is collapsed (``collapsed_fraction``).
 
     Args:
         latent_codes: numpy array [n, latent_dim] of posterior locations, n >= 2.
-        threshold: variance above which a latent counts as active.
+        kl: KL per latent in nats, [latent_dim] (mean over examples) or
+            [n, latent_dim] (per example, ``kl_per_latent(...,
+            per_example=True)``); None for a model without a posterior
+            (sparse coding), where (b) alone decides.
+        floor: ``kl_floor(model)`` ([latent_dim] or a number); None for 0.
+        scale: the prior's scale (``model.prior_scale``); a number or
+            [latent_dim].
+        kl_margin: nats above the floor a latent's mean KL must exceed.
+        code_variance: variance of the code, in units of ``scale`` ** 2, it
+            must exceed.
 
     Returns:
         A boolean numpy array [latent_dim].
     """
     latent_codes = as_matrix(latent_codes, "latent_codes", min_rows=2)
-    return np.var(latent_codes, axis=0) > threshold
+    for value, name in ((kl_margin, "kl_margin"), (code_variance, "code_variance")):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{name} must be a number > 0, got {value!r}.")
+    scale = np.asarray(scale, np.float64)
+    if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+        raise ValueError(f"scale (the prior's scale) must be finite and > 0, got {scale.tolist()}.")
+    varies = np.var(latent_codes, axis=0) > code_variance * scale**2
+    if kl is None:
+        return varies
+    kl = np.asarray(kl, np.float64)
+    mean_kl = as_matrix(kl, "kl").mean(axis=0) if kl.ndim == 2 else as_matrix(kl[None], "kl")[0]
+    if mean_kl.shape != varies.shape:
+        raise ValueError(
+            f"kl has {mean_kl.shape[0]} latents but latent_codes has {varies.shape[0]}; "
+            "pass both for the same model."
+        )
+    floor = np.zeros_like(mean_kl) if floor is None else np.asarray(floor, np.float64)
+    return (mean_kl - floor > kl_margin) & varies
 
 
-def active_units(latent_codes, threshold=0.01):
-    """How many latents are active (``active_latents``): an int."""
-    return int(np.sum(active_latents(latent_codes, threshold)))
+def active_units(latent_codes, *, kl, **definition):
+    """How many latents carry information (``active_latents``): an int.
+
+    Args:
+        latent_codes: numpy array [n, latent_dim] of posterior locations.
+        kl: KL per latent, see ``active_latents``.
+        **definition: ``floor``, ``scale``, ``kl_margin``,
+            ``code_variance`` of ``active_latents``.
+    """
+    return int(np.sum(active_latents(latent_codes, kl=kl, **definition)))
+
+
+def collapsed_fraction(latent_codes, *, kl, **definition):
+    """The share of latents that carry no information: 1 - ``active_units`` /
+    latent_dim, so the two numbers never disagree.
+
+    Args:
+        latent_codes: numpy array [n, latent_dim] of posterior locations.
+        kl: KL per latent, see ``active_latents``.
+        **definition: ``floor``, ``scale``, ``kl_margin``,
+            ``code_variance`` of ``active_latents``.
+
+    Returns:
+        A float in [0, 1].
+    """
+    return float(1.0 - np.mean(active_latents(latent_codes, kl=kl, **definition)))
+
+
+def informative_latents(
+    model, x, kl_margin=KL_MARGIN, code_variance=CODE_VARIANCE, batch_size=1000, seed=0
+):
+    """Which of a model's latents carry information about ``x``
+    (``active_latents`` of its codes, KL per latent, KL floor and prior scale).
+
+    Args:
+        model: a built SparseVAE whose prior factorises over the latents.
+        x: numpy array of examples [n, *data_shape], n >= 2 (held-out data).
+        kl_margin, code_variance: see ``active_latents``.
+        batch_size: examples per encoder call.
+        seed: seed of the draws of a sampled KL.
+
+    Returns:
+        A boolean numpy array [latent_dim].
+    """
+    return active_latents(
+        codes(model, x, batch_size),
+        kl=kl_per_latent(model, x, batch_size=batch_size, seed=seed),
+        floor=kl_floor(model),
+        scale=model.prior_scale,
+        kl_margin=kl_margin,
+        code_variance=code_variance,
+    )
 
 
 def factorised_prior(model, what):
@@ -121,11 +246,11 @@ def kl_floor(model):
 
     A latent that ignores its input still pays this much when the posterior
     family cannot equal the prior: about 0.048 nats for a Normal posterior
-    under a Laplace prior. Posterior collapse is therefore KL within a
-    threshold of this floor, not of 0. The floor is found by minimising the
-    registered closed form over one latent's raw encoder outputs (location,
-    scale and, for the spike-and-slab, slab logit) with scipy's L-BFGS;
-    sampled KLs (no closed form) are too noisy per example to compare with it.
+    under a Laplace prior. A latent carries information only with KL well
+    above this floor, not above 0 (``active_latents``). The floor is found by
+    minimising the registered closed form over one latent's raw encoder
+    outputs (location, scale and, for the spike-and-slab, slab logit) with
+    scipy's L-BFGS; a sampled KL has no closed form to minimise.
 
     Returns:
         A float64 numpy array [latent_dim], or None.
@@ -198,61 +323,31 @@ def kl_per_latent(model, x, per_example=False, n_samples=256, batch_size=1000, s
     return per_latent if per_example else per_latent.mean(axis=0)
 
 
-def posterior_collapse(model, x, threshold=0.01, fraction=0.95, **kwargs):
-    """The fraction of latents whose posterior has collapsed onto the prior.
-
-    A latent counts as collapsed when its KL(q(z_j given x) || p(z_j)) is
-    within ``threshold`` nats of ``kl_floor`` (0 when the posterior family
-    contains the prior) for at least ``fraction`` of the examples: q is then
-    the posterior closest to the prior for (nearly) every input, and the
-    latent carries no information.
+def posterior_collapse(model, x, **kwargs):
+    """The share of latents that carry no information about ``x``: 1 - the
+    mean of ``informative_latents``.
 
     Args:
         model: a built SparseVAE whose posterior and prior have a closed-form KL.
         x: numpy array of examples [n, *data_shape].
-        threshold: KL in nats above the floor below which a latent is
-            collapsed for an example.
-        fraction: share of examples for which it must be below.
-        **kwargs: passed to ``kl_per_latent`` (batch_size).
+        **kwargs: passed to ``informative_latents`` (kl_margin, code_variance,
+            batch_size).
 
     Returns:
         A float in [0, 1]: collapsed latents / latent_dim.
 
     Raises:
-        ValueError: for a sampled KL, whose per-example estimates scatter by
-            more than the threshold; ``active_units`` applies to every model.
+        ValueError: for a sampled KL, whose floor is not known: "collapsed
+            onto the prior" cannot be checked there; ``informative_latents``
+            applies to every model.
     """
-    floor = kl_floor(model)
-    if floor is None:
+    if kl_floor(model) is None:
         raise ValueError(
             f"posterior_collapse needs a closed-form KL; this model's ({model.posterior_family} "
-            "posterior, its prior) is sampled, and per-example sampled estimates scatter by "
-            f"more than the {threshold} nat threshold. Use active_units(codes(model, x)) instead."
+            "posterior, its prior) is sampled, so the smallest KL its posterior can reach is "
+            "not known. Use informative_latents(model, x) instead."
         )
-    terms = kl_per_latent(model, x, per_example=True, **kwargs)
-    return collapsed_fraction(terms, floor, threshold, fraction)
-
-
-def collapsed_fraction(terms, floor, threshold=0.01, fraction=0.95):
-    """``posterior_collapse`` from per-example KL terms already computed.
-
-    Args:
-        terms: [n, latent_dim] KL per example and latent (``kl_per_latent(...,
-            per_example=True)``, closed form).
-        floor: ``kl_floor(model)``, [latent_dim] (or a number).
-        threshold, fraction: see ``posterior_collapse``.
-
-    Returns:
-        A float in [0, 1]: the share of latents within ``threshold`` nats of
-        the floor for at least ``fraction`` of the examples.
-    """
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}.")
-    if not threshold > 0.0:
-        raise ValueError(f"threshold must be > 0 nats, got {threshold!r}.")
-    terms = as_matrix(terms, "terms")
-    collapsed = np.mean(terms - np.asarray(floor, np.float64) < threshold, axis=0) >= fraction
-    return float(np.mean(collapsed))
+    return float(1.0 - np.mean(informative_latents(model, x, **kwargs)))
 
 
 def explained_variance(x, reconstructions):

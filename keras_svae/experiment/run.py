@@ -96,6 +96,9 @@ def evaluate_variant(model, data, config, progress=False):
     patterns = evaluation.latent_patterns(model)
     kl = evaluation.kl_per_latent(model, x, per_example=True, seed=config.seed)
     floor = evaluation.kl_floor(model)  # None for a sampled KL: collapse not measured
+    informative = evaluation.active_latents(
+        latent_codes, kl=kl, floor=floor, scale=model.prior_scale
+    )  # one mask for active units, collapse and Hoyer sparsity
     reconstructions = evaluation.batched(model.reconstruct, x)
     log_likelihood = evaluation.iwae(
         model, x[:n_eval], k=config.iwae_k, seed=config.seed, progress=progress
@@ -109,10 +112,13 @@ def evaluate_variant(model, data, config, progress=False):
         "kl_per_latent": kl.mean(axis=0).tolist(),
         "mse": float(np.mean((reconstructions - x) ** 2)),
         "explained_variance": evaluation.explained_variance(x, reconstructions),
-        "active_units": evaluation.active_units(latent_codes),
+        "informative_latents": int(informative.sum()),
+        "active_units": int(informative.sum()),
         "kl_floor": None if floor is None else float(np.mean(floor)),
-        "collapsed_fraction": None if floor is None else evaluation.collapsed_fraction(kl, floor),
-        "hoyer_sparsity": evaluation.hoyer_sparsity(latent_codes) if model.latent_dim > 1 else None,
+        "collapsed_fraction": None if floor is None else float(1.0 - np.mean(informative)),
+        "hoyer_sparsity": evaluation.hoyer_sparsity(latent_codes, informative)
+        if model.latent_dim > 1
+        else None,
     }
     if model.posterior_family != "cauchy":
         # A Cauchy posterior's ELBO is minus infinity (E_q |z| is infinite, so
@@ -126,6 +132,11 @@ def evaluate_variant(model, data, config, progress=False):
         match = evaluation.basis_recovery(patterns, data.true_bases)
         metrics["basis_recovery"] = float(match.score)
         metrics["basis_recovery_min"] = float(np.min(match.cosine))
+        chance = evaluation.basis_recovery_chance(
+            data.true_bases, model.latent_dim, seed=config.seed
+        )
+        metrics["basis_recovery_chance"] = chance["mean"]  # random patterns' score
+        metrics["basis_recovery_chance_interval"] = [chance["low"], chance["high"]]
     if data.label_kind == "class" and model.latent_dim > 0:
         metrics["knn_accuracy"] = evaluation.knn_accuracy(latent_codes, data.labels_test)
         metrics["linear_probe_accuracy"] = evaluation.linear_probe_accuracy(

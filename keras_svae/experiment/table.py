@@ -9,10 +9,10 @@ COLUMNS = [
     ("MSE clean / noise var", "mse_clean_over_noise", "{:.2f}"),
     ("MSE noisy / noise var", "mse_over_noise", "{:.2f}"),
     ("MSE", "mse", "{:.4f}"),
-    ("basis recovery (min)", "basis_recovery_text", "{}"),
+    ("basis recovery (min) [chance]", "basis_recovery_text", "{}"),
     ("active", "active_units", "{}"),
     ("collapsed", "collapsed_fraction", "{:.0%}"),
-    ("Hoyer", "hoyer_sparsity", "{:.2f}"),
+    ("Hoyer", "hoyer_text", "{}"),
     ("kNN acc.", "knn_accuracy", "{:.3f}"),
     ("train s", "train_seconds", "{:.0f}"),
 ]
@@ -30,6 +30,12 @@ def _derived(result):
         row["basis_recovery_text"] = (
             f"{result['basis_recovery']:.3f} ({result['basis_recovery_min']:.3f})"
         )
+        if result.get("basis_recovery_chance") is not None:
+            row["basis_recovery_text"] += f" [{result['basis_recovery_chance']:.2f}]"
+    if result.get("hoyer_sparsity") is not None:
+        row["hoyer_text"] = f"{result['hoyer_sparsity']:.2f}"
+    elif len(result.get("kl_per_latent", [])) > 1 and result.get("informative_latents", 2) < 2:
+        row["hoyer_text"] = "collapsed"  # fewer than 2 informative latents: no sparsity
     return row
 
 

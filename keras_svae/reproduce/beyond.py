@@ -27,8 +27,9 @@ import numpy as np
 from keras_svae import evaluation, files, plots
 from keras_svae.experiment import ExperimentConfig, load_experiment_data, run_variant
 from keras_svae.experiment.run import MEASURES_VERSION, measured_now, same_config
+from keras_svae.model import SparseVAE
 from keras_svae.reproduce.grid import progress_bar, recorded_failure
-from keras_svae.reproduce.measures import QUICK_GABOR
+from keras_svae.reproduce.measures import QUICK_GABOR, gabor_chance
 
 EXTRA_FILE = "beyond.json"
 FISTA = "fista"
@@ -195,20 +196,25 @@ def code_metrics(model, data, quick=False):
     and, for image patches, the Gabor-likeness of the active latents' patterns."""
     x = data.x_test
     codes = evaluation.codes(model, x)
+    if isinstance(model, SparseVAE):
+        informative = evaluation.informative_latents(model, x)
+    else:  # sparse coding: no posterior, so no KL; the code's variance decides
+        informative = evaluation.active_latents(codes, kl=None)
     std = codes.std(axis=0)
     standard = codes / np.where(std > 0, std, 1.0)
     result = {
         "zero_rate": float(evaluation.l0_curve(codes, [0.0])[0]),
         "near_zero": float(evaluation.l0_curve(standard, [NEAR_ZERO])[0]),
-        "active_units": evaluation.active_units(codes),
+        "active_units": int(informative.sum()),
     }
     if data.true_bases is None:  # image patches
         patterns = data.for_display(evaluation.latent_patterns(model), difference=True)
         fit = evaluation.gabor_likeness(
             np.reshape(patterns, (len(patterns), 12, 12)), (12, 12),
-            active=evaluation.active_latents(codes), **(QUICK_GABOR if quick else {}),
+            active=informative, **(QUICK_GABOR if quick else {}),
         )  # fmt: skip
-        result.update(gabor_fraction=fit["fraction"], gabor_median_r2=fit["median_r2"])
+        result.update(gabor_fraction=fit["fraction"], gabor_median_r2=fit["median_r2"],
+                      gabor_chance=gabor_chance((12, 12), quick))  # fmt: skip
     return result
 
 
@@ -260,7 +266,7 @@ def run_fista(run, verbose=0, quick=False):
 def _measure_fista(run, model, data, record, work, quick):
     """Write a FISTA run's metrics.json (with ``record``: its training time and
     history) and patterns.png into ``work``."""
-    x = data.x_test
+    config, x = run.config, data.x_test
     reconstructions = evaluation.batched(model.reconstruct, x)
     metrics = {
         "mse": float(np.mean((reconstructions - x) ** 2)),
@@ -272,8 +278,13 @@ def _measure_fista(run, model, data, record, work, quick):
     patterns = evaluation.latent_patterns(model)
     if data.true_bases is not None:
         match = evaluation.basis_recovery(patterns, data.true_bases)
+        chance = evaluation.basis_recovery_chance(
+            data.true_bases, config.latent_dim, seed=config.seed
+        )
         metrics.update(basis_recovery=float(match.score),
-                       basis_recovery_min=float(np.min(match.cosine)))  # fmt: skip
+                       basis_recovery_min=float(np.min(match.cosine)),
+                       basis_recovery_chance=chance["mean"],
+                       basis_recovery_chance_interval=[chance["low"], chance["high"]])  # fmt: skip
     order = np.argsort(-evaluation.codes(model, x).var(axis=0))
     bases = data.true_bases
     plots.plot_patterns(

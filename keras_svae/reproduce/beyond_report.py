@@ -42,7 +42,9 @@ COLUMNS = (
     ("active", "active_units", "{:.1f}", None),
     ("collapsed", "collapsed_fraction", "{:.2f}", None),
     ("Gabor fraction", "gabor_fraction", "{:.2f}", "higher"),
+    ("random patterns' Gabor fraction", "gabor_chance", "{:.2f}", None),
     ("basis recovery", "basis_recovery", "{:.3f}", "higher"),
+    ("random patterns' basis recovery", "basis_recovery_chance", "{:.2f}", None),
     ("worst basis", "basis_recovery_min", "{:.3f}", "higher"),
     ("train s", "train_seconds", "{:.0f}", None),
 )

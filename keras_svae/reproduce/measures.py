@@ -7,6 +7,7 @@ patterns are, how much of the code one latent carries, and how noisy the
 training gradient is under each KL path.
 """
 
+import functools
 import io
 import json
 from pathlib import Path
@@ -44,11 +45,45 @@ def sharpness_ratio(x, reconstructions, image_shape):
     return sharpness(np.reshape(reconstructions, shape)) / sharpness(np.reshape(x, shape))
 
 
-def top_latent_share(kl_per_latent):
-    """Fraction of the total KL carried by the most informative latent (1: one
-    latent carries the whole code; 0: a collapsed model, no latent carries any)."""
-    kl = np.maximum(np.asarray(kl_per_latent, dtype=np.float64), 0.0)
-    return float(kl.max() / kl.sum()) if kl.sum() > 0 else 0.0
+def top_latent_share(
+    kl_per_latent, floor=0.0, informative=None, kl_margin=evaluation.sparsity.KL_MARGIN
+):
+    """Fraction of the KL above the floor carried by the most informative latent
+    (1: one latent carries the whole code), or None for a collapsed model.
+
+    The share is a ratio, so it means nothing when every KL is noise: KLs of
+    [1e-4, 1e-5] nats would give 0.91. When no latent's KL exceeds ``floor`` by
+    more than ``kl_margin`` (test (a) of ``evaluation.active_latents``), or
+    when the ``informative`` mask holds no latent, the answer is None. Latents
+    outside the mask pay KL without carrying information, and are left out.
+
+    Args:
+        kl_per_latent: mean KL per latent in nats, [latent_dim].
+        floor: ``evaluation.kl_floor`` ([latent_dim] or a number; 0 for a
+            sampled KL).
+        informative: boolean mask [latent_dim] (``evaluation.informative_latents``),
+            or None to use test (a) alone.
+        kl_margin: nats above the floor a latent needs to count.
+
+    Returns:
+        A float in (0, 1], or None.
+    """
+    excess = np.asarray(kl_per_latent, dtype=np.float64) - np.asarray(floor, dtype=np.float64)
+    if informative is not None:
+        excess = np.where(informative, excess, 0.0)
+    if not np.any(excess > kl_margin):
+        return None
+    excess = np.maximum(excess, 0.0)
+    return float(excess.max() / excess.sum())
+
+
+@functools.lru_cache(maxsize=4)
+def gabor_chance(image_shape, quick=False):
+    """``evaluation.gabor_chance`` with the fitting options of ``extra_metrics``
+    (``QUICK_GABOR`` when ``quick``), computed once per image shape: it
+    depends on nothing else, and each call fits 30 patterns."""
+    options = QUICK_GABOR if quick else {}
+    return evaluation.gabor_chance(tuple(int(s) for s in image_shape), **options)
 
 
 def digit_classifier(out, mnist_dir=None, n_train=10000):
@@ -133,8 +168,14 @@ def extra_metrics(run, out, quick=False):
     model = keras.models.load_model(run.path / "model.keras")
     keras.utils.set_random_seed(config.seed)
     data = load_experiment_data(config)
-    extra = {"kl_top_share": top_latent_share(metrics["kl_per_latent"])}
     x = data.x_test
+    floor = evaluation.kl_floor(model)
+    informative = evaluation.informative_latents(model, x, seed=config.seed)
+    extra = {
+        "kl_top_share": top_latent_share(
+            metrics["kl_per_latent"], 0.0 if floor is None else floor, informative
+        )
+    }
     shown = data.for_display(x)
     image_shape = shown.shape[1:3] if shown.ndim >= 3 else None
     if image_shape is None and config.data == "mnist":
@@ -149,11 +190,13 @@ def extra_metrics(run, out, quick=False):
         extra["classifier_accuracy"] = accuracy
     if config.data == "cifar":
         patterns = data.for_display(evaluation.latent_patterns(model), difference=True)
-        active = evaluation.active_latents(evaluation.codes(model, x))
+        options = QUICK_GABOR if quick else {}
         fit = evaluation.gabor_likeness(
-            np.reshape(patterns, (len(patterns), *image_shape)), tuple(image_shape), active=active
-        )
+            np.reshape(patterns, (len(patterns), *image_shape)), tuple(image_shape),
+            active=informative, **options,
+        )  # fmt: skip
         extra["gabor_fraction"], extra["gabor_median_r2"] = fit["fraction"], fit["median_r2"]
+        extra["gabor_chance"] = gabor_chance(tuple(image_shape), quick)
     if run.role == "kl-pair" or (config.data == "synthetic" and config.prior == "laplace"):
         variance = gradient_variance(model, x[: min(200, len(x))])
         extra["grad_variance_analytic"] = variance["analytic"]

@@ -45,12 +45,17 @@ COLUMNS = (
     ("Hoyer", "hoyer_sparsity", "{:.2f}"),
     ("top-latent KL share", "kl_top_share", "{:.2f}"),
     ("basis recovery", "basis_recovery", "{:.3f}"),
+    ("random patterns' basis recovery", "basis_recovery_chance", "{:.2f}"),
     ("kNN acc.", "knn_accuracy", "{:.3f}"),
     ("sharpness", "sharpness", "{:.2f}"),
     ("digit classes", "pattern_classes", "{:.1f}"),
     ("Gabor fraction", "gabor_fraction", "{:.2f}"),
+    ("random patterns' Gabor fraction", "gabor_chance", "{:.2f}"),
     ("train s", "train_seconds", "{:.0f}"),
 )
+# Numbers a run with too few informative latents does not have (None in its
+# metrics), and the fewest informative latents each needs.
+NEEDS_INFORMATIVE = {"hoyer_sparsity": 2, "kl_top_share": 1}
 SETTINGS = (
     "recipe",
     "epochs",
@@ -95,6 +100,22 @@ def mean_sd(values, fmt):
     return text + (f" ± {fmt.format(np.std(values, ddof=1))}" if len(values) > 1 else "")
 
 
+def metric_cell(results, key, fmt):
+    """``mean_sd`` of ``key`` over the seeds' ``results``; runs that have no
+    value because too few latents carry information (``NEEDS_INFORMATIVE``)
+    are counted as collapsed instead of being left out silently."""
+    text = mean_sd([r.get(key) for r in results], fmt)
+    need = NEEDS_INFORMATIVE.get(key)
+    collapsed = sum(
+        1
+        for r in results
+        if need and r.get(key) is None and r.get("informative_latents", need) < need
+    )
+    if not collapsed:
+        return text
+    return f"{text} ({collapsed} collapsed)" if text else "collapsed"
+
+
 def markdown_table(header, rows):
     """A Markdown table as a list of lines: ``header`` cells, then one line per row."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -109,19 +130,14 @@ def metrics_table(results, experiment, seeds):
         key=lambda k: (k[1] != "main", PAPER_PRIORS.index(k[0])),
     )
     per_row = {k: [results.get((experiment, k[0], s, k[1])) for s in seeds] for k in keys}
-    columns = [
-        c
-        for c in COLUMNS
-        if any(r and r.get(c[1]) is not None for rs in per_row.values() for r in rs)
-    ]
+    columns = [c for c in COLUMNS if any(r and c[1] in r for rs in per_row.values() for r in rs)]
     rows = []
     for (prior, role), rs in per_row.items():
         done = [r for r in rs if r is not None]
         label = prior if role == "main" else f"{prior} ({done[0]['kl_path']} KL)"
         kl = done[0].get("kl_path", "")
         rows.append(
-            [label, kl, len(done)]
-            + [mean_sd([r.get(key) for r in done], fmt) for _, key, fmt in columns]
+            [label, kl, len(done)] + [metric_cell(done, key, fmt) for _, key, fmt in columns]
         )
     return markdown_table(["prior", "KL", "seeds", *(c[0] for c in columns)], rows)
 
