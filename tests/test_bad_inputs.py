@@ -816,6 +816,9 @@ def test_paired_verdict_level(level):
 
     with pytest.raises(ValueError, match=r"level is the significance level of a one-sided test"):
         paired_verdict([0.1, 0.2, 0.3], level=level)
+
+
+@pytest.mark.parametrize(
     "call, message",
     rows(
         (180, lambda c: evaluation.active_latents(c, kl=[1.0] * 3, kl_margin=0),

@@ -247,9 +247,7 @@ def evaluate_claims(results, seeds, priors=PAPER_PRIORS):
             f"share of the test KL carried by the top latent >= {ONE_LATENT}"
             + NEEDS.format("cauchy")
             + " (a collapsed model uses no latent)",
-            s("mnist-z2", "kl_top_share")
-            + "; "
-            + s("mnist-z2", "informative_latents", "{:.1f}"),
+            s("mnist-z2", "kl_top_share") + "; " + s("mnist-z2", "informative_latents", "{:.1f}"),
             [
                 Comparison(
                     f"cauchy top-latent KL share - {ONE_LATENT}",
