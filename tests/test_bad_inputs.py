@@ -837,3 +837,22 @@ def test_informative_latents_bad_input(call, message):
     codes = np.random.default_rng(0).normal(size=(20, 3))
     with pytest.raises(ValueError, match=message):
         call(codes)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    rows(
+        (174, lambda m: evaluation.iwae(X, m), r"first argument must be the trained model"),
+        (175, lambda m: evaluation.hoyer_sparsity(tf.data.Dataset.from_tensor_slices(X)),
+         r"latent_codes must be a numpy array, got a tf.data.Dataset; pass a numpy array"),
+        (176, lambda m: evaluation.active_units(X),
+         r"active_units takes \(model, x\), or codes with their KL per latent"),
+        (177, lambda m: evaluation.codes(m, tf.data.Dataset.from_tensor_slices(X).repeat()),
+         r"x is an infinite tf.data.Dataset \(it repeats\); pass a finite one"),
+        (178, lambda m: evaluation.explained_variance(X, m),
+         r"reconstructions must be a numpy array, got a SparseVAE model; pass model.reconstruct"),
+    ),
+)  # fmt: skip
+def test_evaluation_arguments_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(small_model())

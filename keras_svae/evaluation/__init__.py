@@ -4,8 +4,8 @@
   example; the IWAE bound at large k is the number that compares priors.
 - ``sparsity``: which latents carry information (``informative_latents``,
   the one definition behind active units, collapse and sparsity), Hoyer
-  sparsity, the L0 curve, per-latent KL and its floor, posterior collapse,
-  explained variance, reconstruction error.
+  sparsity, the L0 curve, per-latent KL and its floor, posterior collapse.
+- ``reconstruction``: explained variance and reconstruction error.
 - ``collapse``: ``model_collapsed``, whether a model learned anything
   (explained variance and test KL above floors) before it is compared.
 - ``patterns``: what each latent draws (``latent_patterns``) and one-to-one
@@ -15,9 +15,12 @@
 - ``separability``: kNN and linear-probe accuracy and the silhouette of the
   classes in the latent space (labels required).
 
-Functions take a trained SparseVAE and numpy data, or arrays the others
-return, and give floats, numpy arrays or small dataclasses/dicts, so results
-go into metrics.json and tables. Bad input is a ValueError naming the problem.
+Functions take ``(model, x)`` (a trained SparseVAE and its examples: a numpy
+array or a finite tf.data.Dataset), or arrays the others return; the numbers
+of a model's codes and reconstructions (``active_units``, ``hoyer_sparsity``,
+``explained_variance``) take either. They give floats, numpy arrays or small
+dataclasses/dicts, so results go into metrics.json and tables. Bad input is a
+ValueError naming the problem and the expected argument.
 """
 
 from keras_svae.evaluation.collapse import model_collapsed
@@ -36,19 +39,18 @@ from keras_svae.evaluation.patterns import (
     basis_recovery_chance,
     latent_patterns,
 )
+from keras_svae.evaluation.reconstruction import explained_variance, reconstruction_mse
 from keras_svae.evaluation.separability import knn_accuracy, linear_probe_accuracy, silhouette
 from keras_svae.evaluation.sparsity import (
     active_latents,
     active_units,
     collapsed_fraction,
-    explained_variance,
     hoyer_sparsity,
     informative_latents,
     kl_floor,
     kl_per_latent,
     l0_curve,
     posterior_collapse,
-    reconstruction_mse,
 )
 
 __all__ = [

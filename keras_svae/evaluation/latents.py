@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_svae.evaluation.checks import positive_int
+from keras_svae.evaluation.checks import model_inputs, positive_int
 
 
 def batched(function, x, batch_size=1000):
@@ -34,10 +34,12 @@ def codes(model, x, batch_size=1000):
 
     Args:
         model: a built SparseVAE.
-        x: numpy array of examples [n, *data_shape].
+        x: examples [n, *data_shape]: a numpy array or a tf.data.Dataset
+            (see ``checks.model_inputs``).
         batch_size: examples per encoder call.
 
     Returns:
         A numpy array [n, latent_dim].
     """
+    x = model_inputs(model, x)
     return batched(lambda b: model.encode(b).mode(), x, batch_size)

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from keras_svae.evaluation.checks import as_flat, positive_int
+from keras_svae.evaluation.checks import as_flat, is_model, positive_int
 
 
 def latent_patterns(model, amplitude=1.0):
@@ -22,6 +22,11 @@ def latent_patterns(model, amplitude=1.0):
     Returns:
         A numpy array [latent_dim, *data_shape].
     """
+    if not is_model(model):
+        raise ValueError(
+            f"latent_patterns takes the trained model, got {type(model).__name__}: "
+            "latent_patterns(model)."
+        )
     basis = amplitude * np.eye(model.latent_dim, dtype=np.float32)
     zero = np.zeros((1, model.latent_dim), dtype=np.float32)
     return np.asarray(model.decode(basis)) - np.asarray(model.decode(zero))

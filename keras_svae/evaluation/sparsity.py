@@ -1,4 +1,4 @@
-"""How sparse the codes are, which latents the model uses, how well it reconstructs.
+"""How sparse the codes are and which latents the model uses.
 
 The code of an example is its posterior location (``codes``): the mean of a
 Normal posterior, the median of a Cauchy one.
@@ -10,8 +10,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from keras_svae.distributions import inner_distribution
-from keras_svae.evaluation.checks import as_flat, as_matrix, model_inputs, positive_int, same_shape
-from keras_svae.evaluation.latents import batched, codes
+from keras_svae.evaluation.checks import as_matrix, is_model, model_inputs, positive_int
+from keras_svae.evaluation.latents import codes
 from keras_svae.kl import has_closed_form, kl_divergence
 from keras_svae.posteriors import posterior_from_params, posterior_width
 
@@ -21,6 +21,7 @@ tfd = tfp.distributions
 # (``active_latents``, which says why these values).
 KL_MARGIN = 0.1
 CODE_VARIANCE = 0.01
+NOT_GIVEN = object()  # active_units' kl: None is a value there (no posterior)
 
 
 def hoyer_sparsity(latent_codes, informative=None):
@@ -41,8 +42,12 @@ def hoyer_sparsity(latent_codes, informative=None):
     scales a latent that barely moves up like any other, and codes that are
     all collapsed score about 0.56, above dense N(0, 1) codes (about 0.27).
 
+    Called as ``hoyer_sparsity(model, x)`` it scores the model's codes of
+    ``x`` over its ``informative_latents``.
+
     Args:
-        latent_codes: numpy array [n, latent_dim] with latent_dim >= 2.
+        latent_codes: numpy array [n, latent_dim] with latent_dim >= 2 (or a
+            trained model, then ``informative`` is its examples).
         informative: boolean mask [latent_dim] of the latents that carry
             information (``active_latents`` / ``informative_latents``); None
             scores every column as given.
@@ -51,6 +56,9 @@ def hoyer_sparsity(latent_codes, informative=None):
         A float in [0, 1]; None when ``informative`` leaves fewer than 2
         latents (a collapsed model has no sparsity to measure).
     """
+    if is_model(latent_codes):  # hoyer_sparsity(model, x)
+        model, x = latent_codes, model_inputs(latent_codes, informative)
+        latent_codes, informative = codes(model, x), informative_latents(model, x)
     latent_codes = as_matrix(latent_codes, "latent_codes", min_columns=2)
     if informative is not None:
         informative = np.asarray(informative)
@@ -168,15 +176,26 @@ def active_latents(
     return (mean_kl - floor > kl_margin) & varies
 
 
-def active_units(latent_codes, *, kl, **definition):
+def active_units(latent_codes, x=None, *, kl=NOT_GIVEN, **definition):
     """How many latents carry information (``active_latents``): an int.
 
+    Called as ``active_units(model, x)``, it counts ``informative_latents``.
+
     Args:
-        latent_codes: numpy array [n, latent_dim] of posterior locations.
-        kl: KL per latent, see ``active_latents``.
+        latent_codes: numpy array [n, latent_dim] of posterior locations (or
+            a trained model, then ``x`` its examples).
+        kl: KL per latent, see ``active_latents`` (required with codes;
+            None for a model without a posterior, as there).
         **definition: ``floor``, ``scale``, ``kl_margin``,
             ``code_variance`` of ``active_latents``.
     """
+    if is_model(latent_codes):
+        return int(np.sum(informative_latents(latent_codes, x, **definition)))
+    if x is not None or kl is NOT_GIVEN:
+        raise ValueError(
+            "active_units takes (model, x), or codes with their KL per latent: "
+            "active_units(codes, kl=kl_per_latent(model, x), floor=kl_floor(model))."
+        )
     return int(np.sum(active_latents(latent_codes, kl=kl, **definition)))
 
 
@@ -348,52 +367,3 @@ def posterior_collapse(model, x, **kwargs):
             "not known. Use informative_latents(model, x) instead."
         )
     return float(1.0 - np.mean(informative_latents(model, x, **kwargs)))
-
-
-def explained_variance(x, reconstructions):
-    """1 - MSE / Var(x): the share of the data's variance the reconstructions keep.
-
-    MSE is the mean over all values of (x - reconstruction)^2 and Var(x) the
-    mean over the data's values of their variance across examples, so
-    reconstructing every example as the data mean scores 0 and perfect
-    reconstructions score 1 (worse than the mean scores below 0).
-
-    Args:
-        x: numpy array [n, ...] of examples, n >= 2.
-        reconstructions: numpy array of the same shape.
-
-    Returns:
-        A float <= 1.
-    """
-    same_shape(x, reconstructions, "x", "reconstructions")
-    x = as_flat(x, "x")
-    reconstructions = as_flat(reconstructions, "reconstructions")
-    if len(x) < 2:
-        raise ValueError("explained_variance needs at least 2 examples to measure Var(x).")
-    variance = float(np.mean(np.var(x, axis=0)))
-    if variance == 0.0:
-        raise ValueError("x does not vary across examples (Var(x) = 0): nothing to explain.")
-    return 1.0 - float(np.mean((x - reconstructions) ** 2)) / variance
-
-
-def reconstruction_mse(model, x, reference=None, batch_size=1000):
-    """Mean squared error of the reconstructions from the posterior's mode.
-
-    Against the data by default. On synthetic data, pass the clean signal (the
-    data before noise was added) as ``reference``: then the number says how
-    well the model recovers the signal, and an MSE below the noise variance is
-    denoising, not over-fitting.
-
-    Args:
-        model: a built SparseVAE.
-        x: numpy array of examples [n, *data_shape] to reconstruct.
-        reference: optional array of x's shape to compare with instead of x.
-        batch_size: examples per call.
-
-    Returns:
-        A float: the mean over examples and values of the squared error.
-    """
-    target = x if reference is None else reference
-    same_shape(x, target, "x", "reference")
-    reconstructions = batched(model.reconstruct, x, batch_size)
-    return float(np.mean((reconstructions - np.asarray(target, dtype=np.float64)) ** 2))
