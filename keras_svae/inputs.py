@@ -44,6 +44,8 @@ class CheckedInputs:
 
     def _run(self, method, x, y, kwargs):
         validation.check_fit_arguments(x, y, kwargs)
+        if isinstance(x, tf.data.Dataset):  # before a model is built for a wrong shape
+            validation.check_batched(x, self.data_shape)
         self._build_for(x)
         x, target, weights = validation.checked_data(
             x, kwargs.pop("sample_weight", None), self.likelihood, self.data_shape

@@ -782,3 +782,25 @@ def test_posterior_collapse_of_a_sampled_kl():  # row 168
 def test_train_command_line_family_and_scale(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert_cli_error(train_main, [*FAST, "--out", str(tmp_path / "runs"), *argv], capsys, message)
+
+
+def test_unbatched_dataset_of_2d_examples():  # row 196
+    images = np.random.default_rng(0).random((40, 8, 8)).astype("float32")
+    model = SparseVAE(latent_dim=2, encoder_units=(8,), decoder_units=(8,), seed=0)
+    model.compile()
+    with pytest.raises(ValueError, match=r"shape \(8, 8\), which looks unbatched.*batch\(n\)"):
+        model.fit(tf.data.Dataset.from_tensor_slices(images).map(lambda x: x * 2), verbose=0)
+    assert model.data_shape is None  # refused before a model was built for rows
+    built = SparseVAE(latent_dim=2, data_shape=(8, 8), encoder_units=(8,), seed=0)
+    built.compile()
+    with pytest.raises(ValueError, match=r"looks unbatched.*dataset.batch\(n\)"):
+        built.fit(tf.data.Dataset.from_tensor_slices(images), verbose=0)
+    # Batched, with or without a known batch size, trains.
+    for batched in (
+        tf.data.Dataset.from_tensor_slices(images).batch(20),
+        tf.data.Dataset.from_tensor_slices(images).shuffle(40, seed=0).batch(20, True),
+    ):
+        fresh = SparseVAE(latent_dim=2, encoder_units=(8,), decoder_units=(8,), seed=0)
+        fresh.compile()
+        fresh.fit(batched, epochs=1, verbose=0)
+        assert fresh.data_shape == (8, 8)

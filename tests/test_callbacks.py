@@ -122,3 +122,32 @@ def test_sparsity_summaries_log_collapse_for_a_closed_form_kl(tmp_path):
     events = EventAccumulator(str(tmp_path / "sparsity"), size_guidance={"tensors": 0}).Reload()
     collapsed = float(tf.make_ndarray(events.Tensors("collapsed_fraction")[-1].tensor_proto))
     assert 0.0 <= collapsed <= 1.0 and np.isclose(collapsed * 3, round(collapsed * 3))  # of 3
+
+
+def test_kl_warm_up_counts_epochs_on_data_of_unknown_length(tmp_path):
+    data = synthetic_patches(400, seed=0)
+    # filter() hides the length: Keras does not know the steps of an epoch.
+    dataset = tf.data.Dataset.from_tensor_slices(data.x).batch(100).filter(lambda x: True)
+    assert int(dataset.cardinality()) == tf.data.UNKNOWN_CARDINALITY
+    model = keras_svae.SparseVAE(
+        latent_dim=3, decoder="linear", encoder_units=(8,), seed=0, likelihood_scale=0.1, beta=2.0
+    )
+    model.compile()
+    seen = []
+
+    class Watch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(float(self.model.kl_weight.numpy()))
+
+    history = model.fit(
+        dataset,
+        epochs=3,
+        verbose=0,
+        callbacks=[KLWarmUp(5), keras.callbacks.TensorBoard(str(tmp_path)), Watch()],
+    )
+    # 4 steps an epoch, the ramp over 5 epochs: 0, 0.4, 0.8 (beta 2), one value an epoch.
+    assert seen == pytest.approx([0.0] * 4 + [0.4] * 4 + [0.8] * 4)
+    assert history.history["kl_weight"] == pytest.approx([0.0, 0.4, 0.8])
+    events = EventAccumulator(str(tmp_path / "train"), size_guidance={"tensors": 0}).Reload()
+    logged = [float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("epoch_kl_weight")]
+    assert logged == pytest.approx([0.0, 0.4, 0.8])

@@ -258,6 +258,8 @@ def run_variant(config, out_dir, verbose=0, say=print, callbacks=(), strategy=No
             str(work / "backup"), save_freq=config.checkpoint_steps or "epoch"
         ),
         keras.callbacks.TerminateOnNaN(),
+        # Before TensorBoard, which then plots the kl_weight it logs.
+        *([KLWarmUp(config.kl_warmup_epochs)] if config.kl_warmup_epochs else []),
         keras.callbacks.TensorBoard(log_dir=str(work / "logs")),
         ImageSummaries(
             work / "logs",
@@ -268,8 +270,6 @@ def run_variant(config, out_dir, verbose=0, say=print, callbacks=(), strategy=No
         ),  # fmt: skip
         SparsitySummaries(work / "logs", x_watch, every=every),
     ]
-    if config.kl_warmup_epochs:
-        fit_callbacks.append(KLWarmUp(config.kl_warmup_epochs))
     fit_callbacks += list(callbacks)
     start = time.perf_counter()
     model.fit(
