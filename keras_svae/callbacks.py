@@ -76,6 +76,9 @@ class ImageSummaries(keras.callbacks.Callback):
         self.pattern_display = pattern_display or self.display
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "images"))
 
+    def on_train_begin(self, logs=None):
+        self._images(self.x)  # an image_shape that does not fit fails now, not after an epoch
+
     def _images(self, arrays, display=None):
         shown = (display or self.display)(np.asarray(arrays))
         return _to_unit_range(as_images(shown, self.image_shape))

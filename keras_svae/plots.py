@@ -37,10 +37,23 @@ def as_images(x, image_shape=None):
     Returns:
         float32 [n, H, W] (grey) or [n, H, W, 3] (colour).
     """
-    x = np.asarray(x, dtype=np.float32)
-    if len(x) == 0:
+    try:
+        x = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"Expected an array of examples or patterns, got a {type(x).__name__}. For a "
+            "model's patterns pass evaluation.latent_patterns(model)."
+        ) from None
+    if x.ndim == 0 or len(x) == 0:
         raise ValueError("No examples to show: the array is empty. Pass at least one.")
     if image_shape is not None:
+        size = math.prod(int(d) for d in image_shape)
+        if size != math.prod(x.shape[1:]):
+            raise ValueError(
+                f"image_shape={tuple(image_shape)} holds {size} values, but each example of "
+                f"shape {x.shape[1:]} has {math.prod(x.shape[1:])}. Pass an image_shape whose "
+                "sizes multiply to the example's size."
+            )
         x = x.reshape((len(x), *image_shape))
     elif x.ndim == 2:
         side = math.isqrt(x.shape[1])

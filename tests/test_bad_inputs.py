@@ -775,7 +775,7 @@ def test_posterior_collapse_of_a_sampled_kl():  # row 168
         (165, ["--strategy", "multi-worker"], r"error: --strategy multi-worker needs the cluster"),
         (166, ["--checkpoint-steps", "0"], r"argument --checkpoint-steps: must be an integer >= 1"),
         (169, ["--prior", "spike_slab", "--prior-scale", "0"], r"error: prior_scale must be a"),
-        (170, ["--threshold-prior", "2,20"], r"error: threshold_prior .* threshold='learned' only"),
+        (170, ["--threshold-prior", "2,20"], r"error: threshold_prior .* --threshold learned only"),
         (171, ["--threshold", "learned", "--threshold-prior", "2"], r"--threshold-prior: must be"),
     ),
 )
@@ -804,3 +804,47 @@ def test_unbatched_dataset_of_2d_examples():  # row 196
         fresh.compile()
         fresh.fit(batched, epochs=1, verbose=0)
         assert fresh.data_shape == (8, 8)
+
+
+def test_train_rerun_with_other_settings(tmp_path, capsys):  # row 197
+    out = tmp_path / "runs"
+    argv = [*FAST, "--out", str(out)]
+    assert train_main([*argv, "--epochs", "1"]) == 0
+    metrics = out / "synthetic-laplace-z10" / "metrics.json"
+    before = metrics.read_bytes()
+    message = r"holds a finished run with other settings: epochs 1 there, 2 now.*--overwrite"
+    assert_cli_error(train_main, [*argv, "--epochs", "2"], capsys, message)
+    assert metrics.read_bytes() == before  # the finished run is untouched
+    assert train_main([*argv, "--epochs", "2", "--overwrite"]) == 0
+    assert json.loads(metrics.read_text())["config"]["epochs"] == 2
+    assert sorted(p.name for p in out.iterdir()) == ["synthetic-laplace-z10"]  # nothing left
+
+
+def test_generate_out_of_another_kind(files, tmp_path, capsys):  # row 198
+    folder = str(files / "exported")
+    message = r"generate: error: --out .*grid.jpg must end in .png .* or .npy .*grid.png"
+    assert_cli_error(generate_main, [folder, "--out", str(tmp_path / "grid.jpg")], capsys,
+                     message, code=1)  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+    # .npy writes the samples themselves (was: a PNG under that name).
+    assert generate_main([folder, "--n", "5", "--seed", "3", "--out", str(tmp_path / "s.npy")]) == 0
+    images, _ = Generator(files / "exported").generate(5, seed=3)
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), images)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.npy"]
+
+
+def test_image_summaries_of_a_shape_that_does_not_fit(tmp_path):  # row 199
+    from keras_svae.callbacks import ImageSummaries
+
+    model = small_model()
+    images = ImageSummaries(tmp_path, X[:4], image_shape=(3, 3))
+    with pytest.raises(ValueError, match=r"image_shape=\(3, 3\) holds 9 values, but each example"):
+        model.fit(X, epochs=2, batch_size=8, verbose=0, callbacks=[images])
+    assert int(model.optimizer.iterations) == 0  # at the start, not after the first epoch
+
+
+def test_plot_patterns_of_a_model():  # row 200
+    from keras_svae import plots
+
+    with pytest.raises(ValueError, match=r"got a SparseVAE.*evaluation.latent_patterns\(model\)"):
+        plots.plot_patterns(small_model())

@@ -210,3 +210,19 @@ def test_out_under_a_file_is_a_clear_error(tmp_path, capsys):
         == 2
     )
     assert "error:" in capsys.readouterr().err
+
+
+def test_help_shows_the_defaults():
+    from keras_svae.cli import export_parser, generate_parser, train_parser
+
+    train, export, generate = (p().format_help() for p in (train_parser, export_parser,
+                                                           generate_parser))  # fmt: skip
+    flat = [" ".join(text.split()) for text in (train, export, generate)]
+    assert "(default: runs)" in flat[0] and "(default: 32)" in flat[0]  # --out, --steps-per-...
+    assert (
+        "--n-samples N_SAMPLES latent draws per example in each training step (default: 1)"
+        in (flat[0])
+    )
+    assert "(default: 1000)" in flat[1]  # --parity-samples
+    assert "number of samples (default: 64)" in flat[2] and "(default: grid.png)" in flat[2]
+    assert "(default: None)" not in " ".join(flat)  # options without one say what decides it
