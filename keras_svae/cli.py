@@ -9,41 +9,17 @@ no traceback). TensorFlow is imported inside the functions that need it.
 
 import argparse
 import os
-import re
 import sys
 import time
 
 from keras_svae.cli_types import (
+    DefaultsHelpFormatter,
+    in_flags,
     pair_argument,
     positive_int_argument,
     seed_argument,
     threshold_argument,
 )
-
-
-def in_flags(error, args, aliases=None):
-    """A library error in the command line's words: the Python keyword advice
-    it gives (``overwrite=True``, ``threshold='learned'``, ``path=<folder>``)
-    names the flags (``--overwrite``, ``--threshold learned``, ``--data-dir
-    <folder>``). ``aliases`` maps library names to the flags' ``dest``."""
-    text = str(error)
-    names = {dest: dest for dest in vars(args)} | (aliases or {})
-    for name, dest in names.items():
-        flag = "--" + dest.replace("_", "-")
-        text = re.sub(rf"\b{name}=True\b", flag, text)
-        text = re.sub(rf"\b{name}=None\b", f"{flag} unset", text)
-        text = re.sub(rf"\b{name}='?([^\s',;)]*)'?", rf"{flag} \1", text)
-    return text
-
-
-class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """``--help`` ends each option's line with its default; options whose
-    default is None (their help says what decides it) or a flag's False show none."""
-
-    def _get_help_string(self, action):
-        if action.default is None or action.default is False or action.default == []:
-            return action.help
-        return super()._get_help_string(action)
 
 
 # ------------------------------------------------------------------ training
@@ -149,11 +125,7 @@ def train_parser():
     )
     parser.add_argument("--beta", type=float, default=defaults.beta, help="KL weight")
     parser.add_argument(
-        "--kl",
-        default=defaults.kl,
-        type=str.lower,
-        choices=KL_MODES,
-        help="auto: the closed form where there is one, else sampled",
+        "--kl", default=defaults.kl, type=str.lower, choices=KL_MODES, help="how the KL is computed"
     )
     parser.add_argument(
         "--kl-warmup-epochs",
@@ -169,9 +141,7 @@ def train_parser():
         help="default: linear for patches, mlp for images (conv needs image-shaped data, "
         "which only the Python API gives; the command-line pipelines give flat vectors)",
     )
-    parser.add_argument(
-        "--seed", type=seed_argument, default=defaults.seed, help="seeds data, weights, sampling"
-    )
+    parser.add_argument("--seed", type=seed_argument, default=defaults.seed, help="all randomness")
     parser.add_argument(
         "--jit",
         default=None,
@@ -223,8 +193,7 @@ def train_parser():
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace a finished run of other settings in --out (once the new one is "
-        "complete); without it such a rerun is refused",
+        help="replace a finished run of other settings (once the new one is complete)",
     )
     return parser
 
@@ -417,36 +386,26 @@ def generate_main(argv=None):
     """``keras-svae-generate`` / ``python -m export.generate``: returns the exit
     code. Needs numpy and ai_edge_litert only (no TensorFlow)."""
     args = generate_parser().parse_args(argv)
-    from pathlib import Path
-
     import numpy as np
 
-    from keras_svae.export.generator import GenerateError, Generator, image_grid, write_png
+    from keras_svae.export.generator import (
+        GenerateError,
+        Generator,
+        check_output_file,
+        write_samples,
+    )
     from keras_svae.files import atomic_path
 
     try:
         if args.n < 1:
             raise GenerateError(f"--n must be >= 1, got {args.n}.")
-        out = Path(args.out)
-        if out.suffix.lower() not in (".png", ".npy"):
-            raise GenerateError(
-                f"--out {out} must end in .png (a grid of the samples) or .npy (the samples "
-                f"as an array); for another name, pass {out.with_suffix('.png')}."
-            )
-        for flag, path in (("--out", out), ("--npz", args.npz and Path(args.npz))):
-            # Checked before anything is drawn or written.
-            if path and not path.parent.is_dir():
-                state = "is a file, not a folder" if path.parent.exists() else "does not exist"
-                raise GenerateError(f"Cannot write {flag} {path}: folder {path.parent} {state}.")
-            if path and path.is_dir():
-                raise GenerateError(f"Cannot write {flag} {path}: it is a folder; name a file.")
+        # Checked before anything is drawn or written.
+        out = check_output_file(args.out, "--out", (".png", ".npy"))
+        if args.npz:
+            check_output_file(args.npz, "--npz")
         generator = Generator(args.folder, args.variant, args.threads)
         images, z = generator.generate(args.n, args.seed)
-        if out.suffix.lower() == ".npy":
-            with atomic_path(out) as temporary, open(temporary, "wb") as f:
-                np.save(f, images)
-        else:
-            write_png(out, image_grid(images, generator.output_shape, generator.value_range))
+        write_samples(out, images, generator.output_shape, generator.value_range)
         if args.npz:
             with atomic_path(args.npz) as temporary, open(temporary, "wb") as f:
                 np.savez(f, images=images, z=z)

@@ -37,23 +37,15 @@ def as_images(x, image_shape=None):
     Returns:
         float32 [n, H, W] (grey) or [n, H, W, 3] (colour).
     """
-    try:
-        x = np.asarray(x, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"Expected an array of examples or patterns, got a {type(x).__name__}. For a "
-            "model's patterns pass evaluation.latent_patterns(model)."
-        ) from None
-    if x.ndim == 0 or len(x) == 0:
+    if hasattr(x, "decode"):  # a model, not an array: np.asarray raises a bare TypeError
+        raise ValueError(f"Got a {type(x).__name__}: pass evaluation.latent_patterns(model).")
+    x = np.asarray(x, dtype=np.float32)
+    if len(x) == 0:
         raise ValueError("No examples to show: the array is empty. Pass at least one.")
     if image_shape is not None:
-        size = math.prod(int(d) for d in image_shape)
-        if size != math.prod(x.shape[1:]):
-            raise ValueError(
-                f"image_shape={tuple(image_shape)} holds {size} values, but each example of "
-                f"shape {x.shape[1:]} has {math.prod(x.shape[1:])}. Pass an image_shape whose "
-                "sizes multiply to the example's size."
-            )
+        if math.prod(image_shape) != x[0].size:
+            raise ValueError(f"image_shape={tuple(image_shape)} does not fit examples of shape "
+                             f"{x.shape[1:]}: its sizes must multiply to {x[0].size}.")  # fmt: skip
         x = x.reshape((len(x), *image_shape))
     elif x.ndim == 2:
         side = math.isqrt(x.shape[1])
