@@ -151,3 +151,28 @@ def test_kl_warm_up_counts_epochs_on_data_of_unknown_length(tmp_path):
     events = EventAccumulator(str(tmp_path / "train"), size_guidance={"tensors": 0}).Reload()
     logged = [float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("epoch_kl_weight")]
     assert logged == pytest.approx([0.0, 0.4, 0.8])
+
+
+def test_the_readme_names_the_tensorboard_tags_keras_writes(tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    paragraph = readme[readme.index("`tensorboard --logdir logs`") :].split("\n\n")[0]
+    named = set(re.findall(r"`(epoch_\w+)`", paragraph))
+    runs = set(re.findall(r"`(train|validation)`", paragraph))
+    assert {"epoch_loss", "epoch_kl", "epoch_kl_weight"} <= named and runs == {
+        "train",
+        "validation",
+    }
+    data = synthetic_patches(200, seed=0)
+    model = keras_svae.SparseVAE(latent_dim=2, decoder="linear", encoder_units=(8,), seed=0)
+    model.compile()
+    model.fit(data.x, epochs=1, batch_size=100, validation_data=data.x[:50], verbose=0,
+              callbacks=[KLWarmUp(2), keras.callbacks.TensorBoard(str(tmp_path))])  # fmt: skip
+    tags = {}
+    for run in runs:
+        events = EventAccumulator(str(tmp_path / run), size_guidance={"tensors": 0}).Reload()
+        tags[run] = set(events.Tags()["tensors"])
+    assert named <= tags["train"], (named, tags)
+    assert named - {"epoch_kl_weight"} <= tags["validation"], (named, tags)
