@@ -176,3 +176,30 @@ def test_the_readme_names_the_tensorboard_tags_keras_writes(tmp_path):
         tags[run] = set(events.Tags()["tensors"])
     assert named <= tags["train"], (named, tags)
     assert named - {"epoch_kl_weight"} <= tags["validation"], (named, tags)
+
+
+def test_kl_warm_up_continues_in_a_run_restored_by_backup_and_restore(tmp_path):
+    data = synthetic_patches(200, seed=0)
+    model = keras_svae.SparseVAE(latent_dim=2, decoder="linear", encoder_units=(8,), seed=0)
+    model.compile()
+    seen = []
+
+    class StopAtEpoch2(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt  # a killed run, after 2 checkpointed epochs
+
+    class Watch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(float(self.model.kl_weight.numpy()))
+
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(data.x, epochs=4, batch_size=100, verbose=0,
+                  callbacks=[backup, KLWarmUp(4), StopAtEpoch2()])  # fmt: skip
+    model.kl_weight.assign(0.0)
+    restore = keras.callbacks.BackupAndRestore(str(tmp_path))
+    model.fit(data.x, epochs=4, batch_size=100, verbose=0,
+              callbacks=[restore, KLWarmUp(4), Watch()])  # fmt: skip
+    # Epochs 2 and 3 of a 4-epoch ramp, two steps each: 2/4, 2.5/4, 3/4, 3.5/4.
+    assert seen == pytest.approx([0.5, 0.625, 0.75, 0.875])
