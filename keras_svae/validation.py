@@ -237,11 +237,15 @@ def check_example_shape(shape, data_shape):
         )
 
 
-def _element_rank(dataset):
-    """The rank of a dataset's examples tensor (x or (x,)), or None."""
+def _examples_spec(dataset):
+    """The spec of a dataset's examples: its element's, or its tuple's first."""
     spec = dataset.element_spec
-    if isinstance(spec, (tuple, list)) and len(spec) == 1:
-        spec = spec[0]
+    return spec[0] if isinstance(spec, (tuple, list)) and spec else spec
+
+
+def _element_rank(dataset):
+    """The rank of a dataset's examples tensor, or None."""
+    spec = _examples_spec(dataset)
     return spec.shape.rank if isinstance(spec, tf.TensorSpec) else None
 
 
@@ -262,7 +266,7 @@ def sliced_unbatched(dataset):
             return True
         if "Batch" in name:
             return False
-        inputs = dataset._inputs()
+        inputs = dataset._inputs() if hasattr(dataset, "_inputs") else []  # tf.data's own
         if len(inputs) != 1 or _element_rank(inputs[0]) != _element_rank(dataset):
             return False
         dataset = inputs[0]
@@ -276,7 +280,7 @@ def check_batched(dataset, data_shape):
     rank = _element_rank(dataset)
     if rank is None:
         return
-    shape = tuple(_first_spec(dataset).shape)
+    shape = tuple(_examples_spec(dataset).shape)
     if rank < 2 or (data_shape is not None and rank == len(data_shape)):
         fix = "Call dataset.batch(n)."
     elif data_shape is None and sliced_unbatched(dataset):
@@ -290,11 +294,6 @@ def check_batched(dataset, data_shape):
         f"The dataset yields elements of shape {shape}, which looks unbatched: each "
         f"element must be a batch [batch, *example shape]. {fix}"
     )
-
-
-def _first_spec(dataset):
-    spec = dataset.element_spec
-    return spec[0] if isinstance(spec, (tuple, list)) else spec
 
 
 def checked_dataset(dataset, likelihood, data_shape):
