@@ -851,3 +851,10 @@ def test_plot_patterns_of_a_model():  # row 200
         ValueError, match=r"Got a SparseVAE: pass evaluation.latent_patterns\(model\)"
     ):
         plots.plot_patterns(small_model())
+
+
+def test_validation_split_that_leaves_no_examples():  # row 201
+    model = small_model()  # seeded: fit orders the arrays itself and splits them as Keras does
+    with pytest.raises(ValueError, match=r"validation_split=1.0 leaves no training or no valid"):
+        model.fit(X, validation_split=1.0, verbose=0)
+    assert int(model.optimizer.iterations) == 0
