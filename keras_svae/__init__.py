@@ -6,11 +6,15 @@ needs no custom_objects) and the closed-form KL(Normal || Laplace) with TFP.
 On a device with numpy and LiteRT but no TensorFlow, only the numpy-only
 modules import (``keras_svae.export.generator``, ``keras_svae.export.sampling``,
 ``keras_svae.names``, ``keras_svae.files``); everything else says it needs
-TensorFlow.
+TensorFlow. A ``keras-svae-generate`` (``python -m export.generate``) process
+works the same way where TensorFlow is installed: it needs numpy and LiteRT
+only, and importing TensorFlow took 6.6 of its 8.7 s.
 """
 
 import importlib.metadata
 import importlib.util
+import os
+import sys
 
 from keras_svae.names import (
     DECODERS,
@@ -42,7 +46,19 @@ def _tensorflow_installed():
         return False
 
 
-HAS_TENSORFLOW = _tensorflow_installed()
+# The entry points that need numpy and LiteRT only, as the running program
+# names them: the console script's file, or the module `python -m` runs.
+NUMPY_ONLY_PROGRAMS = ("keras-svae-generate", "export.generate")
+
+
+def _numpy_only_program():
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    name = spec.name if spec is not None else os.path.basename(getattr(main, "__file__", "") or "")
+    return name in NUMPY_ONLY_PROGRAMS
+
+
+HAS_TENSORFLOW = _tensorflow_installed() and not _numpy_only_program()
 
 if HAS_TENSORFLOW:
     from keras_svae.quiet import import_tensorflow
@@ -68,7 +84,8 @@ else:
 
     def __getattr__(name):
         raise ImportError(
-            f"keras_svae.{name} needs TensorFlow, which is not installed here. "
+            f"keras_svae.{name} needs TensorFlow, which is not installed here (or this is "
+            "a numpy-only program, such as keras-svae-generate). "
             "`pip install keras-svae` installs it; without it only the LiteRT "
             "generator (keras_svae.export.generator) works."
         )

@@ -1,8 +1,9 @@
 """Keras callbacks for sparse VAEs: TensorBoard summaries and a KL warm-up.
 
-``keras.callbacks.TensorBoard`` already plots the three losses (``loss``,
-``reconstruction``, ``kl``, and ``val_`` curves when ``fit`` gets
-``validation_data``). ``ImageSummaries`` adds what the paper's figures show,
+``keras.callbacks.TensorBoard`` already plots the three losses (tags
+``epoch_loss``, ``epoch_reconstruction``, ``epoch_kl`` in its ``train`` and,
+when ``fit`` gets ``validation_data``, ``validation`` runs).
+``ImageSummaries`` adds what the paper's figures show,
 per epoch: inputs beside their reconstructions, each latent's pattern and
 samples from the prior; ``SparsitySummaries`` adds the sparsity numbers of
 ``keras_svae.evaluation`` as scalars and histograms. Neither draws from the
@@ -74,6 +75,9 @@ class ImageSummaries(keras.callbacks.Callback):
         self.display = display or (lambda a: a)
         self.pattern_display = pattern_display or self.display
         self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "images"))
+
+    def on_train_begin(self, logs=None):
+        self._images(self.x)  # an image_shape that does not fit fails now, not after an epoch
 
     def _images(self, arrays, display=None):
         shown = (display or self.display)(np.asarray(arrays))
@@ -162,8 +166,12 @@ class KLWarmUp(keras.callbacks.Callback):
 
     Early in training the KL term can switch latents off before the decoder has
     learned what they could explain (posterior collapse); a warm-up lets the
-    reconstruction term shape the code first. The weight follows the
-    optimizer's step count, so a resumed run continues the ramp where it was.
+    reconstruction term shape the code first. The ramp counts epochs (Keras'
+    epoch number, so a run resumed by ``BackupAndRestore`` continues it where
+    it was) and, where the epoch's length is known, the step within the epoch;
+    on data of unknown length the weight rises once per epoch. Each epoch's
+    weight is logged as ``kl_weight`` (a TensorBoard curve when this callback
+    comes before ``keras.callbacks.TensorBoard``).
 
     Args:
         epochs: length of the ramp in epochs (> 0).
@@ -174,11 +182,23 @@ class KLWarmUp(keras.callbacks.Callback):
         if isinstance(epochs, bool) or not isinstance(epochs, (int, float)) or epochs <= 0:
             raise ValueError(f"KLWarmUp epochs must be a number > 0, got {epochs!r}.")
         self.epochs = float(epochs)
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self._ramp(epoch)
 
     def on_train_batch_begin(self, batch, logs=None):
-        steps_per_epoch = self.params.get("steps") or 1
-        done = float(self.model.optimizer.iterations.numpy()) / steps_per_epoch
-        self.model.kl_weight.assign(self.model.beta * min(1.0, done / self.epochs))
+        steps_per_epoch = self.params.get("steps")
+        if steps_per_epoch:
+            self._ramp(self.epoch + batch / steps_per_epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["kl_weight"] = float(self.model.kl_weight.numpy())
 
     def on_train_end(self, logs=None):
         self.model.kl_weight.assign(self.model.beta)
+
+    def _ramp(self, done_epochs):
+        self.model.kl_weight.assign(self.model.beta * min(1.0, done_epochs / self.epochs))

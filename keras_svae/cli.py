@@ -13,6 +13,8 @@ import sys
 import time
 
 from keras_svae.cli_types import (
+    DefaultsHelpFormatter,
+    in_flags,
     pair_argument,
     positive_int_argument,
     seed_argument,
@@ -34,6 +36,7 @@ def train_parser():
 
     defaults = ExperimentConfig()  # the per-data-set defaults are in DATASET_DEFAULTS
     parser = argparse.ArgumentParser(
+        formatter_class=DefaultsHelpFormatter,
         prog="keras-svae-train",
         description="Train sparse VAE variants; write each one's model, metrics, figures and "
         "TensorBoard logs under --out, and print a table comparing them.",
@@ -43,7 +46,7 @@ def train_parser():
         default="all",
         type=str.lower,
         choices=("all", *PRIORS),
-        help="prior to train; 'all' (default) trains the paper's " + ", ".join(PAPER_PRIORS),
+        help="prior to train; 'all' trains the paper's " + ", ".join(PAPER_PRIORS),
     )
     parser.add_argument(
         "--posterior",
@@ -91,7 +94,9 @@ def train_parser():
         choices=OBJECTIVES,
         help="training objective; iwae uses --n-samples importance samples",
     )
-    parser.add_argument("--data", default=defaults.data, type=str.lower, choices=DATASETS)
+    parser.add_argument(
+        "--data", default=defaults.data, type=str.lower, choices=DATASETS, help="data set"
+    )
     parser.add_argument(
         "--data-dir",
         default=None,
@@ -105,9 +110,13 @@ def train_parser():
         default=None,
         help="default: the paper's (synthetic/mnist 10, cifar/bsds 25, toy 2)",
     )
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=None)
-    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the data set's")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="examples per step (default: the data set's)"
+    )
+    parser.add_argument(
+        "--learning-rate", type=float, default=None, help="Adam's (default: the data set's)"
+    )
     parser.add_argument(
         "--n-samples",
         type=int,
@@ -115,7 +124,9 @@ def train_parser():
         help="latent draws per example in each training step",
     )
     parser.add_argument("--beta", type=float, default=defaults.beta, help="KL weight")
-    parser.add_argument("--kl", default=defaults.kl, type=str.lower, choices=KL_MODES)
+    parser.add_argument(
+        "--kl", default=defaults.kl, type=str.lower, choices=KL_MODES, help="how the KL is computed"
+    )
     parser.add_argument(
         "--kl-warmup-epochs",
         type=int,
@@ -130,7 +141,7 @@ def train_parser():
         help="default: linear for patches, mlp for images (conv needs image-shaped data, "
         "which only the Python API gives; the command-line pipelines give flat vectors)",
     )
-    parser.add_argument("--seed", type=seed_argument, default=defaults.seed)
+    parser.add_argument("--seed", type=seed_argument, default=defaults.seed, help="all randomness")
     parser.add_argument(
         "--jit",
         default=None,
@@ -141,19 +152,20 @@ def train_parser():
         "--steps-per-execution",
         type=int,
         default=defaults.steps_per_execution,
-        help="training steps per compiled call (default: %(default)s)",
+        help="training steps per compiled call",
     )
     parser.add_argument(
         "--iwae-k",
         type=int,
         default=None,
-        help="importance samples per test example for the log-likelihood bound",
+        help="importance samples per test example for the log-likelihood bound "
+        "(default: the data set's)",
     )
     parser.add_argument(
         "--n-eval",
         type=int,
         default=None,
-        help="test examples the log-likelihood bound is computed on",
+        help="test examples the log-likelihood bound is computed on (default: the data set's)",
     )
     parser.add_argument(
         "--verbose",
@@ -177,7 +189,12 @@ def train_parser():
         help="tf.distribute strategy: mirrored (this machine's GPUs) or multi-worker "
         "(the cluster in TF_CONFIG); --batch-size is the global batch",
     )
-    parser.add_argument("--out", default="runs", help="output folder (default: runs)")
+    parser.add_argument("--out", default="runs", help="output folder")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a finished run of other settings (once the new one is complete)",
+    )
     return parser
 
 
@@ -185,6 +202,7 @@ def train_main(argv=None):
     """``keras-svae-train`` / ``python -m training.train``: returns the exit code."""
     args = train_parser().parse_args(argv)
     from keras_svae.experiment import ExperimentConfig, comparison_table, run_variant
+    from keras_svae.experiment.run import check_not_replacing, finished_metrics
     from keras_svae.names import PAPER_PRIORS
 
     priors = PAPER_PRIORS if args.prior == "all" else (args.prior,)
@@ -225,6 +243,9 @@ def train_main(argv=None):
         from keras_svae.files import check_output_folder
 
         check_output_folder(args.out, "--out")  # before any data is read or trained
+        for config in configs if not args.overwrite else ():  # before any variant trains
+            if finished_metrics(config, args.out) is None:
+                check_not_replacing(config, args.out)
         strategy = make_strategy(args.strategy)  # before any other TensorFlow work
         out = args.out
         if not is_chief(strategy):  # a second worker keeps its checkpoints apart
@@ -236,14 +257,19 @@ def train_main(argv=None):
         )
         for config in configs:
             start = time.perf_counter()
-            results.append(run_variant(config, out, verbose=args.verbose, strategy=strategy))
+            results.append(
+                run_variant(
+                    config, out, verbose=args.verbose, strategy=strategy, overwrite=args.overwrite
+                )
+            )
             print(
                 f"{config.name}: done in {time.perf_counter() - start:.0f} s, wrote "
                 f"{args.out}/{config.name}/",
                 flush=True,
             )
     except (ValueError, OSError, FloatingPointError) as error:
-        print(f"keras-svae-train: error: {error}", file=sys.stderr)
+        message = in_flags(error, args, {"path": "data_dir", "out_dir": "out"})
+        print(f"keras-svae-train: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("keras-svae-train: interrupted; rerun the same command to continue.", file=sys.stderr)
@@ -257,6 +283,7 @@ def export_parser():
     from keras_svae.export.layout import PARITY_SAMPLES, PARITY_SEED, QUANTIZATIONS
 
     parser = argparse.ArgumentParser(
+        formatter_class=DefaultsHelpFormatter,
         prog="keras-svae-export",
         description="Export a SparseVAE's decoder: SavedModel, TFLite files and export.json.",
     )
@@ -277,9 +304,11 @@ def export_parser():
         "--parity-samples",
         type=int,
         default=PARITY_SAMPLES,
-        help=f"prior draws for the parity check (default {PARITY_SAMPLES})",
+        help="prior draws for the parity check",
     )
-    parser.add_argument("--parity-seed", type=seed_argument, default=PARITY_SEED)
+    parser.add_argument(
+        "--parity-seed", type=seed_argument, default=PARITY_SEED, help="seed of those draws"
+    )
     parser.add_argument("--quiet", action="store_true", help="print only errors")
     return parser
 
@@ -299,7 +328,7 @@ def export_main(argv=None):
             parity_samples=args.parity_samples, parity_seed=args.parity_seed, progress=say,
         )  # fmt: skip
     except ExportError as error:
-        print(f"export: error: {error}", file=sys.stderr)
+        print(f"export: error: {in_flags(error, args)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("export: interrupted; nothing was written.", file=sys.stderr)
@@ -325,18 +354,24 @@ def generate_parser():
     from keras_svae.export.layout import VARIANTS
 
     parser = argparse.ArgumentParser(
+        formatter_class=DefaultsHelpFormatter,
         prog="keras-svae-generate",
         description="Draw samples from an exported decoder with LiteRT (no TensorFlow).",
     )
     parser.add_argument("folder", help="export folder written by keras-svae-export")
-    parser.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
-    parser.add_argument("--seed", type=seed_argument, default=0, help="random seed (default 0)")
-    parser.add_argument("--out", default="grid.png", help="PNG grid to write (default grid.png)")
+    parser.add_argument("--n", type=int, default=64, help="number of samples")
+    parser.add_argument("--seed", type=seed_argument, default=0, help="random seed")
+    parser.add_argument(
+        "--out",
+        default="grid.png",
+        help="a .png file (the samples as a grid of images) or a .npy file (the samples "
+        "as an array [n, *data shape])",
+    )
     parser.add_argument(
         "--variant",
         default="float32",
         choices=VARIANTS,
-        help="which TFLite file: float32 (default), float16, dynamic",
+        help="which TFLite file",
     )
     parser.add_argument(
         "--npz", default=None, help="also save the images and latents to this .npz file"
@@ -351,27 +386,26 @@ def generate_main(argv=None):
     """``keras-svae-generate`` / ``python -m export.generate``: returns the exit
     code. Needs numpy and ai_edge_litert only (no TensorFlow)."""
     args = generate_parser().parse_args(argv)
-    from pathlib import Path
-
     import numpy as np
 
-    from keras_svae.export.generator import GenerateError, Generator, image_grid, write_png
+    from keras_svae.export.generator import (
+        GenerateError,
+        Generator,
+        check_output_file,
+        write_samples,
+    )
     from keras_svae.files import atomic_path
 
     try:
         if args.n < 1:
             raise GenerateError(f"--n must be >= 1, got {args.n}.")
-        out = Path(args.out)
-        for flag, path in (("--out", out), ("--npz", args.npz and Path(args.npz))):
-            # Checked before anything is drawn or written.
-            if path and not path.parent.is_dir():
-                state = "is a file, not a folder" if path.parent.exists() else "does not exist"
-                raise GenerateError(f"Cannot write {flag} {path}: folder {path.parent} {state}.")
-            if path and path.is_dir():
-                raise GenerateError(f"Cannot write {flag} {path}: it is a folder; name a file.")
+        # Checked before anything is drawn or written.
+        out = check_output_file(args.out, "--out", (".png", ".npy"))
+        if args.npz:
+            check_output_file(args.npz, "--npz")
         generator = Generator(args.folder, args.variant, args.threads)
         images, z = generator.generate(args.n, args.seed)
-        write_png(out, image_grid(images, generator.output_shape, generator.value_range))
+        write_samples(out, images, generator.output_shape, generator.value_range)
         if args.npz:
             with atomic_path(args.npz) as temporary, open(temporary, "wb") as f:
                 np.savez(f, images=images, z=z)

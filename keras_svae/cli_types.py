@@ -1,9 +1,12 @@
 """argparse types of the command lines' options: each turns the text into a
 value or raises ``argparse.ArgumentTypeError`` with the form it expects, so
 argparse prints ``error: argument --x: <why>`` and exits with code 2. Ranges
-that depend on other options are checked later, with the model's options."""
+that depend on other options are checked later, with the model's options.
+Also the parsers' help formatter and the translation of library errors into
+the command line's words (``in_flags``)."""
 
 import argparse
+import re
 
 
 def seed_argument(text):
@@ -51,3 +54,28 @@ def pair_argument(text):
             f"must be two numbers separated by a comma, like 2,20; got {text!r}"
         ) from None
     return (first, second)
+
+
+def in_flags(error, args, aliases=None):
+    """A library error in the command line's words: the Python keyword advice
+    it gives (``overwrite=True``, ``threshold='learned'``, ``path=<folder>``)
+    names the flags (``--overwrite``, ``--threshold learned``, ``--data-dir
+    <folder>``). ``aliases`` maps library names to the flags' ``dest``."""
+    text = str(error)
+    names = {dest: dest for dest in vars(args)} | (aliases or {})
+    for name, dest in names.items():
+        flag = "--" + dest.replace("_", "-")
+        text = re.sub(rf"\b{name}=True\b", flag, text)
+        text = re.sub(rf"\b{name}=None\b", f"{flag} unset", text)
+        text = re.sub(rf"\b{name}='?([^\s',;)]*)'?", lambda m, f=flag: f"{f} {m[1]}".strip(), text)
+    return text
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` ends each option's line with its default; options whose
+    default is None (their help says what decides it) or a flag's False show none."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or action.default == []:
+            return action.help
+        return super()._get_help_string(action)

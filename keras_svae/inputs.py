@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_svae import distribute, validation
+from keras_svae.data.pipeline import make_dataset
 
 
 class CheckedInputs:
@@ -42,12 +43,22 @@ class CheckedInputs:
             with distribute.strategy_scope(self):
                 self.build(shape)
 
-    def _run(self, method, x, y, kwargs):
+    def _run(self, method, x, y, kwargs, seeded_order=False):
         validation.check_fit_arguments(x, y, kwargs)
+        if isinstance(x, tf.data.Dataset):  # before a model is built for a wrong shape
+            validation.check_batched(x, self.data_shape)
         self._build_for(x)
         x, target, weights = validation.checked_data(
             x, kwargs.pop("sample_weight", None), self.likelihood, self.data_shape
         )
+        arrays = not isinstance(x, tf.data.Dataset)
+        if (
+            seeded_order
+            and arrays
+            and self.seed is not None
+            and kwargs.get("shuffle", True) is True
+        ):
+            x, target, weights = self._seeded_batches(x, weights, kwargs), None, None
         try:
             result = method(x, target, sample_weight=weights, **kwargs)
         except tf.errors.InvalidArgumentError as error:
@@ -57,12 +68,42 @@ class CheckedInputs:
             raise converted from None
         return result
 
+    def _seeded_batches(self, x, weights, kwargs):
+        """Checked arrays as a dataset whose order in each epoch is a function
+        of the model's seed: Keras shuffles arrays with an unseeded generator,
+        so the same seed would give another run. ``validation_split`` takes
+        the last examples, as Keras does."""
+        split = kwargs.pop("validation_split", None) or 0.0
+        if split and kwargs.get("validation_data") is None:
+            cut = int(np.floor(len(x) * (1.0 - split))) if 0 < split < 1 else 0
+            if not 0 < cut < len(x):
+                raise ValueError(
+                    f"validation_split={split!r} leaves no training or no validation examples "
+                    f"of {len(x)}: pass a fraction between 0 and 1 that leaves some of each."
+                )
+            held_out = x[cut:] if weights is None else (x[cut:], None, weights[cut:])
+            kwargs["validation_data"] = validation.checked_validation_data(
+                held_out, self.likelihood, self.data_shape
+            )
+            x, weights = x[:cut], None if weights is None else weights[:cut]
+        batches = make_dataset(x, weights, batch_size=kwargs.pop("batch_size", None) or 32,
+                               seed=self.seed)  # fmt: skip
+        if weights is not None:  # (x, placeholder target, weights), see checked_arrays
+            batches = batches.map(lambda x, w: (x, tf.zeros_like(w), w))
+        if kwargs.get("steps_per_epoch"):  # epochs that do not end with the data's passes
+            batches = batches.repeat()
+        kwargs["shuffle"] = False
+        return batches
+
     def fit(self, x=None, y=None, validation_data=None, **kwargs):
         """``keras.Model.fit`` on examples x (an array or a batched
         ``tf.data.Dataset``), after checking them: finite, of the model's
         shape, in the likelihood's support. ``sample_weight`` (arrays) weighs
         each example's reconstruction and KL. Arguments a SparseVAE cannot
-        honour (y, class_weight, non-positive sizes) raise a ValueError."""
+        honour (y, class_weight, non-positive sizes) raise a ValueError.
+        A model with a ``seed`` takes arrays (``shuffle=True``, the default)
+        in an order drawn from that seed, new each epoch: the same seed gives
+        the same run (Keras' own shuffle of arrays is unseeded)."""
         if isinstance(x, tf.data.Dataset):
             # A pipeline shuffles itself; Keras' default shuffle=True would
             # only warn that it ignores it on every fit.
@@ -73,7 +114,7 @@ class CheckedInputs:
         kwargs["validation_data"] = validation.checked_validation_data(
             validation_data, self.likelihood, self.data_shape
         )
-        history = self._run(super().fit, x, y, kwargs)
+        history = self._run(super().fit, x, y, kwargs, seeded_order=True)
         # A run restored (BackupAndRestore) after its last epoch trains none.
         restored_at_end = (getattr(self, "_initial_epoch", None) or 0) >= kwargs.get("epochs", 1)
         if kwargs.get("epochs", 1) and not history.history and not restored_at_end:
@@ -84,4 +125,8 @@ class CheckedInputs:
         """``keras.Model.evaluate`` after the same checks as ``fit``; the
         numbers are per-example means over all of x (weighted by
         ``sample_weight``)."""
+        if kwargs.get("_use_cached_eval_dataset"):
+            # fit's own validation, on the validation_data fit checked: weighted
+            # arrays arrive as (x, placeholder target), which is no label.
+            return super().evaluate(x, y, **kwargs)
         return self._run(super().evaluate, x, y, kwargs)

@@ -37,10 +37,15 @@ def as_images(x, image_shape=None):
     Returns:
         float32 [n, H, W] (grey) or [n, H, W, 3] (colour).
     """
+    if hasattr(x, "decode"):  # a model, not an array: np.asarray raises a bare TypeError
+        raise ValueError(f"Got a {type(x).__name__}: pass evaluation.latent_patterns(model).")
     x = np.asarray(x, dtype=np.float32)
     if len(x) == 0:
         raise ValueError("No examples to show: the array is empty. Pass at least one.")
     if image_shape is not None:
+        if math.prod(image_shape) != x[0].size:
+            raise ValueError(f"image_shape={tuple(image_shape)} does not fit examples of shape "
+                             f"{x.shape[1:]}: its sizes must multiply to {x[0].size}.")  # fmt: skip
         x = x.reshape((len(x), *image_shape))
     elif x.ndim == 2:
         side = math.isqrt(x.shape[1])

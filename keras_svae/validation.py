@@ -237,6 +237,65 @@ def check_example_shape(shape, data_shape):
         )
 
 
+def _examples_spec(dataset):
+    """The spec of a dataset's examples: its element's, or its tuple's first."""
+    spec = dataset.element_spec
+    return spec[0] if isinstance(spec, (tuple, list)) and spec else spec
+
+
+def _element_rank(dataset):
+    """The rank of a dataset's examples tensor, or None."""
+    spec = _examples_spec(dataset)
+    return spec.shape.rank if isinstance(spec, tf.TensorSpec) else None
+
+
+def sliced_unbatched(dataset):
+    """True when ``dataset`` yields single examples sliced off an array
+    (``from_tensor_slices`` or ``unbatch`` with no batching after it).
+
+    Its element spec cannot tell: ``from_tensor_slices(x)`` of x [400, 8, 8]
+    yields (8, 8), as ``.batch(8, drop_remainder=True)`` of 8-vectors does.
+    So the pipeline's transformations are walked back from its output through
+    those that keep the rank (map, shuffle, prefetch, ...): a batching one
+    first means batched, a slicing one unbatched; anything else (a rank
+    change, several inputs, a file source) is not judged.
+    """
+    while True:
+        name = type(dataset).__name__
+        if "Unbatch" in name or name in ("_TensorSliceDataset", "_SparseTensorSliceDataset"):
+            return True
+        if "Batch" in name:
+            return False
+        inputs = dataset._inputs() if hasattr(dataset, "_inputs") else []  # tf.data's own
+        if len(inputs) != 1 or _element_rank(inputs[0]) != _element_rank(dataset):
+            return False
+        dataset = inputs[0]
+
+
+def check_batched(dataset, data_shape):
+    """Raise a ValueError when ``dataset`` yields single examples rather than
+    batches: elements of rank < 2 or of the model's example rank, or, for a
+    model whose example shape is not known yet, elements sliced off an array
+    and never batched (``sliced_unbatched``)."""
+    rank = _element_rank(dataset)
+    if rank is None:
+        return
+    shape = tuple(_examples_spec(dataset).shape)
+    if rank < 2 or (data_shape is not None and rank == len(data_shape)):
+        fix = "Call dataset.batch(n)."
+    elif data_shape is None and sliced_unbatched(dataset):
+        fix = (
+            "Call dataset.batch(n); if each element already is a batch, pass the shape "
+            f"of one example as SparseVAE(data_shape={shape[1:]})."
+        )
+    else:
+        return
+    raise ValueError(
+        f"The dataset yields elements of shape {shape}, which looks unbatched: each "
+        f"element must be a batch [batch, *example shape]. {fix}"
+    )
+
+
 def checked_dataset(dataset, likelihood, data_shape):
     """``dataset`` with the likelihood's data checks mapped over it, after
     refusing elements the model cannot use (labels, unbatched, empty)."""
@@ -248,13 +307,7 @@ def checked_dataset(dataset, likelihood, data_shape):
     if not isinstance(spec, tf.TensorSpec):
         raise ValueError(f"The dataset must yield tensors of examples, got elements {spec}.")
     shape = spec.shape
-    if shape.rank is not None and (
-        shape.rank < 2 or (data_shape is not None and shape.rank == len(data_shape))
-    ):
-        raise ValueError(
-            f"The dataset yields elements of shape {tuple(shape)}, which looks unbatched: each "
-            "element must be a batch [batch, *example shape]. Call dataset.batch(n)."
-        )
+    check_batched(dataset, data_shape)
     if int(dataset.cardinality()) == 0:
         raise ValueError("The dataset is empty: it yields no batches.")
     if shape.rank is not None:

@@ -785,11 +785,11 @@ def test_exported_prior_with_a_bad_threshold(threshold):  # row 173
     rows(
         (162, ["--posterior", "cauchy"], r"error: The cauchy posterior cannot be paired"),
         (163, ["--prior", "student_t", "--prior-df", "0"], r"error: prior_df \(the Student-t"),
-        (164, ["--prior", "cauchy", "--threshold", "0.1"], r"error: threshold= gives exact"),
+        (164, ["--prior", "cauchy", "--threshold", "0.1"], r"error: --threshold gives exact"),
         (165, ["--strategy", "multi-worker"], r"error: --strategy multi-worker needs the cluster"),
         (166, ["--checkpoint-steps", "0"], r"argument --checkpoint-steps: must be an integer >= 1"),
         (169, ["--prior", "spike_slab", "--prior-scale", "0"], r"error: prior_scale must be a"),
-        (170, ["--threshold-prior", "2,20"], r"error: threshold_prior .* threshold='learned' only"),
+        (170, ["--threshold-prior", "2,20"], r"error: threshold_prior .* --threshold learned only"),
         (171, ["--threshold", "learned", "--threshold-prior", "2"], r"--threshold-prior: must be"),
     ),
 )
@@ -856,3 +856,77 @@ def test_informative_latents_bad_input(call, message):
 def test_evaluation_arguments_named(call, message):
     with pytest.raises(ValueError, match=message):
         call(small_model())
+def test_unbatched_dataset_of_2d_examples():  # row 196
+    images = np.random.default_rng(0).random((40, 8, 8)).astype("float32")
+    model = SparseVAE(latent_dim=2, encoder_units=(8,), decoder_units=(8,), seed=0)
+    model.compile()
+    with pytest.raises(ValueError, match=r"shape \(8, 8\), which looks unbatched.*batch\(n\)"):
+        model.fit(tf.data.Dataset.from_tensor_slices(images).map(lambda x: x * 2), verbose=0)
+    assert model.data_shape is None  # refused before a model was built for rows
+    built = SparseVAE(latent_dim=2, data_shape=(8, 8), encoder_units=(8,), seed=0)
+    built.compile()
+    with pytest.raises(ValueError, match=r"looks unbatched.*dataset.batch\(n\)"):
+        built.fit(tf.data.Dataset.from_tensor_slices(images), verbose=0)
+    # Batched, with or without a known batch size, trains.
+    for batched in (
+        tf.data.Dataset.from_tensor_slices(images).batch(20),
+        tf.data.Dataset.from_tensor_slices(images).shuffle(40, seed=0).batch(20, True),
+    ):
+        fresh = SparseVAE(latent_dim=2, encoder_units=(8,), decoder_units=(8,), seed=0)
+        fresh.compile()
+        fresh.fit(batched, epochs=1, verbose=0)
+        assert fresh.data_shape == (8, 8)
+
+
+def test_train_rerun_with_other_settings(tmp_path, capsys):  # row 197
+    out = tmp_path / "runs"
+    argv = [*FAST, "--out", str(out)]
+    assert train_main([*argv, "--epochs", "1"]) == 0
+    metrics = out / "synthetic-laplace-z10" / "metrics.json"
+    before = metrics.read_bytes()
+    message = r"holds a finished run with other settings: epochs 1 there, 2 now.*--overwrite"
+    assert_cli_error(train_main, [*argv, "--epochs", "2"], capsys, message)
+    assert metrics.read_bytes() == before  # the finished run is untouched
+    assert train_main([*argv, "--epochs", "2", "--overwrite"]) == 0
+    assert json.loads(metrics.read_text())["config"]["epochs"] == 2
+    assert sorted(p.name for p in out.iterdir()) == ["synthetic-laplace-z10"]  # nothing left
+
+
+def test_generate_out_of_another_kind(files, tmp_path, capsys):  # row 198
+    folder = str(files / "exported")
+    message = r"generate: error: --out .*grid.jpg must end in .png or .npy; .* pass .*grid.png"
+    assert_cli_error(generate_main, [folder, "--out", str(tmp_path / "grid.jpg")], capsys,
+                     message, code=1)  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+    # .npy writes the samples themselves (was: a PNG under that name).
+    assert generate_main([folder, "--n", "5", "--seed", "3", "--out", str(tmp_path / "s.npy")]) == 0
+    images, _ = Generator(files / "exported").generate(5, seed=3)
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), images)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.npy"]
+
+
+def test_image_summaries_of_a_shape_that_does_not_fit(tmp_path):  # row 199
+    from keras_svae.callbacks import ImageSummaries
+
+    model = small_model()
+    images = ImageSummaries(tmp_path, X[:4], image_shape=(3, 3))
+    message = r"image_shape=\(3, 3\) does not fit examples of shape \(4,\).*multiply to 4\."
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, epochs=2, batch_size=8, verbose=0, callbacks=[images])
+    assert int(model.optimizer.iterations) == 0  # at the start, not after the first epoch
+
+
+def test_plot_patterns_of_a_model():  # row 200
+    from keras_svae import plots
+
+    with pytest.raises(
+        ValueError, match=r"Got a SparseVAE: pass evaluation.latent_patterns\(model\)"
+    ):
+        plots.plot_patterns(small_model())
+
+
+def test_validation_split_that_leaves_no_examples():  # row 201
+    model = small_model()  # seeded: fit orders the arrays itself and splits them as Keras does
+    with pytest.raises(ValueError, match=r"validation_split=1.0 leaves no training or no valid"):
+        model.fit(X, validation_split=1.0, verbose=0)
+    assert int(model.optimizer.iterations) == 0

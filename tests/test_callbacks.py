@@ -122,3 +122,84 @@ def test_sparsity_summaries_log_collapse_for_a_closed_form_kl(tmp_path):
     events = EventAccumulator(str(tmp_path / "sparsity"), size_guidance={"tensors": 0}).Reload()
     collapsed = float(tf.make_ndarray(events.Tensors("collapsed_fraction")[-1].tensor_proto))
     assert 0.0 <= collapsed <= 1.0 and np.isclose(collapsed * 3, round(collapsed * 3))  # of 3
+
+
+def test_kl_warm_up_counts_epochs_on_data_of_unknown_length(tmp_path):
+    data = synthetic_patches(400, seed=0)
+    # filter() hides the length: Keras does not know the steps of an epoch.
+    dataset = tf.data.Dataset.from_tensor_slices(data.x).batch(100).filter(lambda x: True)
+    assert int(dataset.cardinality()) == tf.data.UNKNOWN_CARDINALITY
+    model = keras_svae.SparseVAE(
+        latent_dim=3, decoder="linear", encoder_units=(8,), seed=0, likelihood_scale=0.1, beta=2.0
+    )
+    model.compile()
+    seen = []
+
+    class Watch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(float(self.model.kl_weight.numpy()))
+
+    history = model.fit(
+        dataset,
+        epochs=3,
+        verbose=0,
+        callbacks=[KLWarmUp(5), keras.callbacks.TensorBoard(str(tmp_path)), Watch()],
+    )
+    # 4 steps an epoch, the ramp over 5 epochs: 0, 0.4, 0.8 (beta 2), one value an epoch.
+    assert seen == pytest.approx([0.0] * 4 + [0.4] * 4 + [0.8] * 4)
+    assert history.history["kl_weight"] == pytest.approx([0.0, 0.4, 0.8])
+    events = EventAccumulator(str(tmp_path / "train"), size_guidance={"tensors": 0}).Reload()
+    logged = [float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("epoch_kl_weight")]
+    assert logged == pytest.approx([0.0, 0.4, 0.8])
+
+
+def test_the_guide_names_the_tensorboard_tags_keras_writes(tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "docs" / "guides" / "training.md").read_text()
+    paragraph = readme[readme.index("`tensorboard --logdir logs`") :].split("\n\n")[0]
+    named = set(re.findall(r"`(epoch_\w+)`", paragraph))
+    runs = set(re.findall(r"`(train|validation)`", paragraph))
+    assert {"epoch_loss", "epoch_kl", "epoch_kl_weight"} <= named and runs == {
+        "train",
+        "validation",
+    }
+    data = synthetic_patches(200, seed=0)
+    model = keras_svae.SparseVAE(latent_dim=2, decoder="linear", encoder_units=(8,), seed=0)
+    model.compile()
+    model.fit(data.x, epochs=1, batch_size=100, validation_data=data.x[:50], verbose=0,
+              callbacks=[KLWarmUp(2), keras.callbacks.TensorBoard(str(tmp_path))])  # fmt: skip
+    tags = {}
+    for run in runs:
+        events = EventAccumulator(str(tmp_path / run), size_guidance={"tensors": 0}).Reload()
+        tags[run] = set(events.Tags()["tensors"])
+    assert named <= tags["train"], (named, tags)
+    assert named - {"epoch_kl_weight"} <= tags["validation"], (named, tags)
+
+
+def test_kl_warm_up_continues_in_a_run_restored_by_backup_and_restore(tmp_path):
+    data = synthetic_patches(200, seed=0)
+    model = keras_svae.SparseVAE(latent_dim=2, decoder="linear", encoder_units=(8,), seed=0)
+    model.compile()
+    seen = []
+
+    class StopAtEpoch2(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt  # a killed run, after 2 checkpointed epochs
+
+    class Watch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(float(self.model.kl_weight.numpy()))
+
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(data.x, epochs=4, batch_size=100, verbose=0,
+                  callbacks=[backup, KLWarmUp(4), StopAtEpoch2()])  # fmt: skip
+    model.kl_weight.assign(0.0)
+    restore = keras.callbacks.BackupAndRestore(str(tmp_path))
+    model.fit(data.x, epochs=4, batch_size=100, verbose=0,
+              callbacks=[restore, KLWarmUp(4), Watch()])  # fmt: skip
+    # Epochs 2 and 3 of a 4-epoch ramp, two steps each: 2/4, 2.5/4, 3/4, 3.5/4.
+    assert seen == pytest.approx([0.5, 0.625, 0.75, 0.875])

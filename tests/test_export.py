@@ -590,3 +590,24 @@ def test_generator_refuses_an_unknown_prior_family(bernoulli, tmp_path):
     (folder / "export.json").write_text(json.dumps(info))
     with pytest.raises(ex.GenerateError, match=r"export.json: Unknown prior family 'student'"):
         ex.Generator(folder)
+
+
+def test_generate_entry_points_do_not_import_tensorflow(bernoulli, tmp_path):
+    """Where TensorFlow is installed, `python -m export.generate` and the
+    console script still import only numpy and LiteRT (TensorFlow took 6.6 of
+    the command's 8.7 s). `-X importtime` lists every module a process imports."""
+    _, out, _ = bernoulli
+    launcher = tmp_path / "keras-svae-generate"  # what pip writes for the console script
+    launcher.write_text("import sys\nfrom keras_svae.cli import generate_main\n"
+                        "sys.exit(generate_main())\n")  # fmt: skip
+    for program in (["-m", "export.generate"], [str(launcher)]):
+        grid = tmp_path / f"{len(program)}.png"
+        command = [sys.executable, "-X", "importtime", *program, str(out), "--out", str(grid)]
+        done = subprocess.run(
+            command, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+        assert "numpy" in imported and grid.stat().st_size > 0
+        heavy = sorted(m for m in imported if m.split(".")[0] in ("tensorflow", "keras"))
+        assert not heavy, heavy[:5]

@@ -281,7 +281,7 @@ def test_cli_trains_with_the_iwae_objective(tmp_path):
         (["--prior", "laplace", "--objective", "vi"], r"--objective: invalid choice: 'vi'"),
         (["--prior", "laplace", "--threshold", "0.1", "--objective", "iwae"], r"needs log q"),
         (["--prior", "spike_slab", "--prior-scale", "0"], r"prior_scale must be a positive"),
-        (["--prior", "laplace", "--threshold-prior", "2,20"], r"threshold='learned' only"),
+        (["--prior", "laplace", "--threshold-prior", "2,20"], r"--threshold learned only"),
         (["--threshold", "learned", "--threshold-prior", "2"], r"--threshold-prior: must be two"),
         (["--threshold", "learned", "--threshold-prior", "2,-1"], r"pair of positive numbers"),
     ],

@@ -244,3 +244,19 @@ def test_metrics_count_informative_latents_and_give_the_chance_level():
     assert metrics["basis_recovery_chance"] == pytest.approx(0.36, abs=0.02)
     low, high = metrics["basis_recovery_chance_interval"]
     assert low < metrics["basis_recovery_chance"] < high
+
+
+def test_help_shows_the_defaults():
+    from keras_svae.cli import export_parser, generate_parser, train_parser
+
+    train, export, generate = (p().format_help() for p in (train_parser, export_parser,
+                                                           generate_parser))  # fmt: skip
+    flat = [" ".join(text.split()) for text in (train, export, generate)]
+    assert "(default: runs)" in flat[0] and "(default: 32)" in flat[0]  # --out, --steps-per-...
+    assert (
+        "--n-samples N_SAMPLES latent draws per example in each training step (default: 1)"
+        in (flat[0])
+    )
+    assert "(default: 1000)" in flat[1]  # --parity-samples
+    assert "number of samples (default: 64)" in flat[2] and "(default: grid.png)" in flat[2]
+    assert "(default: None)" not in " ".join(flat)  # options without one say what decides it

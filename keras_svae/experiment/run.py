@@ -184,6 +184,34 @@ def finished_metrics(config, out_dir):
     return metrics if same_config(metrics.get("config"), config) else None
 
 
+def check_not_replacing(config, out_dir):
+    """Raise a ValueError when ``out_dir/<name>/`` holds a finished run of
+    other settings (or a folder that is no finished run): a rerun with, say,
+    other epochs would otherwise replace it without a word."""
+    folder = Path(out_dir) / config.name
+    if not folder.exists():
+        return
+    try:
+        saved = json.loads((folder / "metrics.json").read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        saved = None
+    if isinstance(saved, dict):
+        defaults = {f.name: f.default for f in dataclasses.fields(ExperimentConfig)}
+        saved = json.loads(json.dumps({**defaults, **saved}))
+        expected = json.loads(json.dumps(dataclasses.asdict(config)))
+        what = "a finished run with other settings: " + ", ".join(
+            f"{key} {saved.get(key)!r} there, {value!r} now"
+            for key, value in expected.items()
+            if saved.get(key) != value
+        )
+    else:
+        what = "a folder that is not a finished run (no readable metrics.json with its settings)"
+    raise ValueError(
+        f"{folder} holds {what}. Pass overwrite=True to replace it once the new run is "
+        "complete, or another output folder, out_dir=<folder>, to keep both."
+    )
+
+
 def same_config(saved, config):
     """Whether ``saved`` (a config dict read from a run's JSON) is ``config``;
     fields added to ExperimentConfig since it was written count as their
@@ -225,12 +253,16 @@ def read_history(path):
     return history
 
 
-def run_variant(config, out_dir, verbose=0, say=print, callbacks=(), strategy=None):
+def run_variant(
+    config, out_dir, verbose=0, say=print, callbacks=(), strategy=None, overwrite=False
+):
     """Train one variant and write ``out_dir/<name>/`` with model.keras,
     metrics.json, figures and TensorBoard logs. Returns the metrics dict.
 
     A finished run of the same config is not repeated (its metrics are
-    returned). The run is assembled in ``out_dir/.<name>.partial-run/`` and
+    returned); one of other settings is replaced only with ``overwrite=True``
+    (else a ValueError names the settings that differ), and only once the new
+    run is complete. The run is assembled in ``out_dir/.<name>.partial-run/`` and
     renamed into place when complete; Keras' ``BackupAndRestore`` checkpoints
     it there each epoch (weights, optimizer state and the model's sampling
     state), so a killed run restarted with the same config continues from its
@@ -255,6 +287,8 @@ def run_variant(config, out_dir, verbose=0, say=print, callbacks=(), strategy=No
     if done is not None and (out_dir / config.name / "model.keras").is_file():
         say(f"{config.name}: finished earlier with older measures; measuring its saved model again")
         return remeasure_variant(config, out_dir, done)
+    if not overwrite:
+        check_not_replacing(config, out_dir)  # before any data is read or trained
     keras.utils.set_random_seed(config.seed)
     data = load_experiment_data(config)  # bad input fails here, before anything is written
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
@@ -285,6 +319,8 @@ def run_variant(config, out_dir, verbose=0, say=print, callbacks=(), strategy=No
             str(work / "backup"), save_freq=config.checkpoint_steps or "epoch"
         ),
         keras.callbacks.TerminateOnNaN(),
+        # Before TensorBoard, which then plots the kl_weight it logs.
+        *([KLWarmUp(config.kl_warmup_epochs)] if config.kl_warmup_epochs else []),
         keras.callbacks.TensorBoard(log_dir=str(work / "logs")),
         ImageSummaries(
             work / "logs",
@@ -295,8 +331,6 @@ def run_variant(config, out_dir, verbose=0, say=print, callbacks=(), strategy=No
         ),  # fmt: skip
         SparsitySummaries(work / "logs", x_watch, every=every),
     ]
-    if config.kl_warmup_epochs:
-        fit_callbacks.append(KLWarmUp(config.kl_warmup_epochs))
     fit_callbacks += list(callbacks)
     start = time.perf_counter()
     model.fit(

@@ -25,7 +25,7 @@ import numpy as np
 
 from keras_svae.export.layout import EXPORT_JSON, VARIANTS
 from keras_svae.export.sampling import check_family, sample_prior
-from keras_svae.files import write_bytes
+from keras_svae.files import atomic_path, write_bytes
 
 
 class GenerateError(Exception):
@@ -214,3 +214,30 @@ def write_png(path, image):
         + chunk(b"IEND", b"")
     )
     return write_bytes(path, png)
+
+
+def check_output_file(path, what, suffixes=None):
+    """Raise a GenerateError, before anything is drawn, unless ``path`` is a
+    file that can be written (its folder exists) with one of ``suffixes``."""
+    path = Path(path)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise GenerateError(
+            f"{what} {path} must end in {' or '.join(suffixes)}; for another name, pass "
+            f"{path.with_suffix(suffixes[0])}."
+        )
+    if not path.parent.is_dir():
+        state = "is a file, not a folder" if path.parent.exists() else "does not exist"
+        raise GenerateError(f"Cannot write {what} {path}: folder {path.parent} {state}.")
+    if path.is_dir():
+        raise GenerateError(f"Cannot write {what} {path}: it is a folder; name a file.")
+    return path
+
+
+def write_samples(path, images, output_shape=None, value_range=None):
+    """Write samples atomically: a .npy file holds the array [n, *data shape],
+    any other path a PNG grid of them (``image_grid``)."""
+    if Path(path).suffix.lower() != ".npy":
+        return write_png(path, image_grid(images, output_shape, value_range))
+    with atomic_path(path) as temporary, open(temporary, "wb") as f:
+        np.save(f, np.asarray(images))
+    return Path(path)

@@ -335,7 +335,8 @@ def run_comparison(runs, verbose=0, say=print, quick=False):
             if run.fista:
                 run_fista(run, verbose, quick)
             else:
-                run_variant(run.config, run.folder, verbose=verbose, say=say)
+                # A run whose preset changed since is retrained, as the grid always did.
+                run_variant(run.config, run.folder, verbose=verbose, say=say, overwrite=True)
                 if not measured_now(_read_json(run.path / EXTRA_FILE)):
                     extra = {**extra_metrics(run, quick), "measures_version": MEASURES_VERSION}
                     files.write_json(run.path / EXTRA_FILE, extra)

@@ -243,7 +243,8 @@ def run_grid(runs, out, verbose=2, say=print, estimate=None, measure=None, quick
         say(f"grid {progress_bar(done, len(runs))} {done}/{len(runs)} runs{eta}; next {run.label}")
         start = time.perf_counter()
         try:
-            run_variant(run.config, run.folder, verbose=verbose, say=say)
+            # A run whose preset changed since is retrained, as the grid always did.
+            run_variant(run.config, run.folder, verbose=verbose, say=say, overwrite=True)
         except FloatingPointError as error:
             files.write_json(
                 run.folder / f"{run.config.name}.failed.json",
