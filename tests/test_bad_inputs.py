@@ -856,6 +856,8 @@ def test_informative_latents_bad_input(call, message):
 def test_evaluation_arguments_named(call, message):
     with pytest.raises(ValueError, match=message):
         call(small_model())
+
+
 def test_unbatched_dataset_of_2d_examples():  # row 196
     images = np.random.default_rng(0).random((40, 8, 8)).astype("float32")
     model = SparseVAE(latent_dim=2, encoder_units=(8,), decoder_units=(8,), seed=0)

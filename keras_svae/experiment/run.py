@@ -196,13 +196,9 @@ def check_not_replacing(config, out_dir):
     except (OSError, ValueError, AttributeError):
         saved = None
     if isinstance(saved, dict):
-        defaults = {f.name: f.default for f in dataclasses.fields(ExperimentConfig)}
-        saved = json.loads(json.dumps({**defaults, **saved}))
-        expected = json.loads(json.dumps(dataclasses.asdict(config)))
+        changes = config_changes(saved, config)
         what = "a finished run with other settings: " + ", ".join(
-            f"{key} {saved.get(key)!r} there, {value!r} now"
-            for key, value in expected.items()
-            if saved.get(key) != value
+            f"{key} {there!r} there, {now!r} now" for key, there, now in changes
         )
     else:
         what = "a folder that is not a finished run (no readable metrics.json with its settings)"
@@ -216,11 +212,18 @@ def same_config(saved, config):
     """Whether ``saved`` (a config dict read from a run's JSON) is ``config``;
     fields added to ExperimentConfig since it was written count as their
     defaults, so a new option does not retrain finished runs."""
-    if not isinstance(saved, dict):
-        return False
+    return isinstance(saved, dict) and not config_changes(saved, config)
+
+
+def config_changes(saved, config):
+    """``(field, saved value, config's value)`` for each field where ``saved``
+    (a config dict read from a run's JSON; fields it lacks count as their
+    defaults) differs from ``config``."""
     defaults = {f.name: f.default for f in dataclasses.fields(ExperimentConfig)}
+    saved = json.loads(json.dumps({**defaults, **saved}))
     expected = json.loads(json.dumps(dataclasses.asdict(config)))
-    return json.loads(json.dumps({**defaults, **saved})) == expected
+    return [(key, saved.get(key), value) for key, value in expected.items()
+            if saved.get(key) != value]  # fmt: skip
 
 
 def resume_epoch(backup_dir):
