@@ -10,6 +10,8 @@
   (explained variance and test KL above floors) before it is compared.
 - ``patterns``: what each latent draws (``latent_patterns``) and one-to-one
   ``basis_recovery`` of known generating bases, and its chance level.
+- ``dictionary``: a learned dictionary's atoms as Gabors (centre, orientation,
+  frequency, envelope, phase) and its Gabor-like counts (``analyze_dictionary``).
 - ``gabor``: least-squares 2-D Gabor fits of the patterns (natural images),
   and the fraction of smooth random patterns that pass (``gabor_chance``).
 - ``separability``: kNN and linear-probe accuracy and the silhouette of the
@@ -24,6 +26,7 @@ ValueError naming the problem and the expected argument.
 """
 
 from keras_svae.evaluation.collapse import model_collapsed
+from keras_svae.evaluation.dictionary import DictionaryAnalysis, analyze_dictionary, canonical_gabor
 from keras_svae.evaluation.gabor import (
     gabor_chance,
     gabor_fit,
@@ -55,11 +58,14 @@ from keras_svae.evaluation.sparsity import (
 
 __all__ = [
     "BasisMatch",
+    "DictionaryAnalysis",
     "active_latents",
     "active_units",
+    "analyze_dictionary",
     "basis_recovery",
     "basis_recovery_chance",
     "batched",
+    "canonical_gabor",
     "codes",
     "collapsed_fraction",
     "elbo",
