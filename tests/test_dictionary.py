@@ -75,3 +75,21 @@ def test_bad_mask_is_refused_with_its_shape():
         analyze_dictionary(atoms, SHAPE, informative=np.ones(3, bool))
     with pytest.raises(ValueError, match=r"threshold is an R\^2"):
         analyze_dictionary(atoms, SHAPE, threshold=0.0)
+
+
+def test_dictionary_figure_has_its_three_panels(tmp_path):
+    from keras_svae import plots
+
+    rng = np.random.default_rng(3)
+    atoms = np.concatenate([np.stack([gabor_image(p, SHAPE) for p in TRUE]),
+                            rng.normal(size=(2, *SHAPE))])  # fmt: skip
+    analysis = analyze_dictionary(atoms, SHAPE)
+    figure = plots.plot_dictionary_analysis(analysis, image_shape=SHAPE, path=tmp_path / "d.png")
+    titles = [axis.get_title() for axis in figure.axes]
+    assert len(figure.axes) == 3
+    assert titles[0].startswith("tiling (4 Gabor-like atoms)")
+    assert titles[1].startswith("frequency and orientation") and titles[2] == "envelope shape"
+    assert len(figure.axes[0].lines) == 4  # one bar per Gabor-like atom
+    assert (tmp_path / "d.png").stat().st_size > 0
+    with pytest.raises(ValueError, match=r"image_shape must be \(height, width\)"):
+        plots.plot_dictionary_analysis(analysis, image_shape=(12, 12, 1))

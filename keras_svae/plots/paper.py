@@ -1,14 +1,5 @@
 """The paper's figures: reconstructions, patterns per latent, the latent spread,
-decodes of a latent grid, KL per latent and the training curves.
-
-Nothing here touches pyplot or the matplotlib backend: every ``plot_*``
-function builds a ``matplotlib.figure.Figure`` and returns it, so a notebook
-shows it inline (the returned Figure displays itself) and a script never opens
-a window or keeps figures alive in pyplot's global state. Each takes
-``title=`` (the figure's title) and ``path=``: also write the figure there as a
-PNG, through ``keras_svae.files.atomic_path``, so a crash never leaves a
-half-written figure and never destroys an existing one.
-"""
+decodes of a latent grid, KL per latent and the training curves."""
 
 import math
 
@@ -17,83 +8,17 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from keras_svae.files import atomic_path
+from keras_svae.plots.images import (
+    COLUMNS,
+    TILE,
+    as_images,
+    draw_image,
+    finish_figure,
+    image_limits,
+)
 
-DPI = 100
-TILE = 1.2  # inches per image tile
-COLUMNS = 10  # tiles per row of patterns
 MAX_CATEGORIES = 20  # more integer labels (one per photograph?) get a continuous colormap
 CURVES = ("loss", "reconstruction", "kl")  # the first training-curve panels, in this order
-
-
-def as_images(x, image_shape=None):
-    """Turn examples into images that matplotlib and TensorBoard can show.
-
-    Args:
-        x: examples: flat vectors [n, d], or [n, H, W], [n, H, W, 1], [n, H, W, 3].
-        image_shape: (height, width[, channels]) to reshape each example to;
-            needed for flat examples that are not square.
-
-    Returns:
-        float32 [n, H, W] (grey) or [n, H, W, 3] (colour).
-    """
-    if hasattr(x, "decode"):  # a model, not an array: np.asarray raises a bare TypeError
-        raise ValueError(f"Got a {type(x).__name__}: pass evaluation.latent_patterns(model).")
-    x = np.asarray(x, dtype=np.float32)
-    if len(x) == 0:
-        raise ValueError("No examples to show: the array is empty. Pass at least one.")
-    if image_shape is not None:
-        if math.prod(image_shape) != x[0].size:
-            raise ValueError(f"image_shape={tuple(image_shape)} does not fit examples of shape "
-                             f"{x.shape[1:]}: its sizes must multiply to {x[0].size}.")  # fmt: skip
-        x = x.reshape((len(x), *image_shape))
-    elif x.ndim == 2:
-        side = math.isqrt(x.shape[1])
-        if side * side != x.shape[1]:
-            raise ValueError(
-                f"Cannot show examples of size {x.shape[1]} as square images; pass "
-                "image_shape=(height, width[, channels])."
-            )
-        x = x.reshape(len(x), side, side)
-    if x.ndim == 4 and x.shape[-1] == 1:
-        x = x[..., 0]
-    if x.ndim not in (3, 4) or (x.ndim == 4 and x.shape[-1] != 3):
-        raise ValueError(
-            f"Cannot show examples of shape {x.shape[1:]} as images: expected (H, W), "
-            "(H, W, 1) or (H, W, 3). Pass image_shape=(height, width[, channels])."
-        )
-    return x
-
-
-def _limits(*arrays, symmetric=False):
-    """One (low, high) intensity range covering all ``arrays``; centred at 0
-    when ``symmetric`` (patterns add and subtract intensity)."""
-    low = min(float(np.min(a)) for a in arrays)
-    high = max(float(np.max(a)) for a in arrays)
-    if symmetric:
-        low, high = -max(abs(low), abs(high)), max(abs(low), abs(high))
-    if not high - low > 1e-12:  # a constant image shows as mid-grey
-        low, high = low - 0.5, high + 0.5
-    return low, high
-
-
-def _draw(axis, image, low, high):
-    """One image on ``axis`` with the intensity range [low, high], no ticks."""
-    axis.set(xticks=[], yticks=[])
-    if image.ndim == 3:
-        axis.imshow(np.clip((image - low) / (high - low), 0.0, 1.0), interpolation="nearest")
-    else:
-        axis.imshow(image, cmap="gray", vmin=low, vmax=high, interpolation="nearest")
-
-
-def _finish(figure, path, title):
-    """Add the title, write the PNG atomically if ``path`` is given, return the figure."""
-    if title:
-        figure.suptitle(title)
-    if path is not None:
-        with atomic_path(path) as temporary:
-            figure.savefig(temporary, format="png", dpi=DPI, bbox_inches="tight")
-    return figure
 
 
 def plot_reconstructions(x, reconstructions, *, path=None, n=10, image_shape=None, title=None):
@@ -123,12 +48,12 @@ def plot_reconstructions(x, reconstructions, *, path=None, n=10, image_shape=Non
     figure = Figure(figsize=(TILE * n + 0.6, 2 * TILE + 0.5), layout="constrained")
     axes = figure.subplots(2, n, squeeze=False)
     for i in range(n):
-        low, high = _limits(originals[i], decoded[i])
-        _draw(axes[0, i], originals[i], low, high)
-        _draw(axes[1, i], decoded[i], low, high)
+        low, high = image_limits(originals[i], decoded[i])
+        draw_image(axes[0, i], originals[i], low, high)
+        draw_image(axes[1, i], decoded[i], low, high)
     axes[0, 0].set_ylabel("input")
     axes[1, 0].set_ylabel("reconstruction")
-    return _finish(figure, path, title)
+    return finish_figure(figure, path, title)
 
 
 def plot_patterns(
@@ -180,11 +105,11 @@ def plot_patterns(
     tiles += [(first_true + j, image, f"true {j}") for j, image in enumerate(true)]
     for position, image, label in tiles:
         axis = figure.add_subplot(grid[position // columns, position % columns])
-        _draw(axis, image, *_limits(image, symmetric=True))
+        draw_image(axis, image, *image_limits(image, symmetric=True))
         axis.set_title(label, fontsize=8)
         if len(true) and position in (0, first_true):
             axis.set_ylabel("learned" if position == 0 else "true")
-    return _finish(figure, path, title)
+    return finish_figure(figure, path, title)
 
 
 def plot_latent_spread(
@@ -257,7 +182,7 @@ def plot_latent_spread(
     axis.set_ylim(low[1], high[1])
     axis.set_xlabel("z0")
     axis.set_ylabel("z1")
-    return _finish(figure, path, title)
+    return finish_figure(figure, path, title)
 
 
 def _prior_quantiles(model):
@@ -338,13 +263,13 @@ def plot_latent_grid(
     side = min(max(4.0, 0.5 * n), 12.0)
     figure = Figure(figsize=(side + 1.0, side + 0.6), layout="constrained")
     axis = figure.add_subplot()
-    _draw(axis, mosaic, *_limits(mosaic))
+    draw_image(axis, mosaic, *image_limits(mosaic))
     shown = np.unique(np.linspace(0, n - 1, min(n, 7)).round().astype(int))
     axis.set_xticks(shown * width + (width - 1) / 2, [f"{xs[i]:.3g}" for i in shown])
     axis.set_yticks(shown * height + (height - 1) / 2, [f"{ys[i]:.3g}" for i in shown])
     axis.set_xlabel("z0")
     axis.set_ylabel("z1")
-    return _finish(figure, path, title)
+    return finish_figure(figure, path, title)
 
 
 def plot_latent_kl(kl_per_latent, *, path=None, sort=False, threshold=None, title=None):
@@ -376,7 +301,7 @@ def plot_latent_kl(kl_per_latent, *, path=None, sort=False, threshold=None, titl
     if threshold is not None:
         axis.axhline(threshold, linestyle="--", color="grey", label=f"threshold {threshold:g}")
         axis.legend(fontsize=8)
-    return _finish(figure, path, title)
+    return finish_figure(figure, path, title)
 
 
 def plot_training_curves(history, *, path=None, names=None, validation_freq=None, title=None):
@@ -417,4 +342,4 @@ def plot_training_curves(history, *, path=None, names=None, validation_freq=None
         axis.set_title(name)
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    return _finish(figure, path, title)
+    return finish_figure(figure, path, title)
