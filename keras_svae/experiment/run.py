@@ -108,7 +108,7 @@ def evaluate_variant(model, data, config, progress=False):
         model: the trained SparseVAE.
         data: the run's `ExperimentData` (test examples, labels, true bases).
         config: the run's `ExperimentConfig` (``n_eval``, ``iwae_k``, seed).
-        progress: show Keras progress bars of the IWAE and ELBO.
+        progress: show a Keras progress bar of the IWAE estimate.
 
     Returns:
         ``(metrics, codes, patterns, kl)``: a dict of the numbers, the test
