@@ -314,7 +314,7 @@ def make_prior(prior, latent_dim, scale=1.0, dtype="float32", *, df=None, slab_p
     Returns:
         A ``tfd.Distribution`` whose ``log_prob(z)`` sums over the latent axis.
 
-    Example:
+    Examples:
         >>> make_prior("laplace", 10).sample(3).shape
         TensorShape([3, 10])
     """
@@ -343,9 +343,22 @@ def make_prior(prior, latent_dim, scale=1.0, dtype="float32", *, df=None, slab_p
 
 
 def make_posterior(posterior, loc, scale):
-    """Build q(z given x) = Independent(family(loc, scale)) over the latent axis,
-    for the location-scale families (Normal, Laplace, Cauchy); the
-    spike-and-slab posterior comes from ``keras_svae.posteriors.posterior_from_params``."""
+    """q(z given x) = Independent(family(loc, scale)) over the latent axis.
+
+    For the location-scale families; the spike-and-slab posterior comes from
+    ``keras_svae.posteriors.posterior_from_params``.
+
+    Args:
+        posterior: "normal", "laplace" or "cauchy" (any case).
+        loc: the locations, [batch, latent_dim].
+        scale: the scales (> 0), broadcastable to ``loc``.
+
+    Returns:
+        A ``tfd.Independent`` with event shape [latent_dim].
+
+    Raises:
+        ValueError: for a name that is not a location-scale family.
+    """
     name = lookup(posterior, POSTERIORS, "posterior")
     if name not in _POSTERIOR_CLASSES:
         raise ValueError(

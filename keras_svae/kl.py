@@ -22,7 +22,16 @@ def _family(distribution):
 
 
 def has_closed_form(q, p):
-    """True when TFP's KL registry knows KL(q || p) for these distribution types."""
+    """Whether TFP's KL registry knows KL(q || p) for these distribution types.
+
+    Args:
+        q: the posterior, a ``tfd.Distribution``.
+        p: the prior, a ``tfd.Distribution``.
+
+    Returns:
+        True when the KL has a registered closed form (the library's own
+        registrations included), False when it has to be sampled.
+    """
     try:
         tfd.kl_divergence(q, p)
     except NotImplementedError:

@@ -136,6 +136,7 @@ class GaussianLikelihood(Likelihood):
     Args:
         scale: the noise standard deviation (the initial value when learned).
         learn_scale: train the scale as a weight (stored as its logarithm).
+        **kwargs: ``keras.layers.Layer`` keyword arguments (``name``, ``dtype``).
     """
 
     def __init__(self, scale=1.0, learn_scale=False, **kwargs):
@@ -173,7 +174,20 @@ class GaussianLikelihood(Likelihood):
 
 
 def make_likelihood(likelihood, scale=1.0, learn_scale=False):
-    """A likelihood layer from a name ("bernoulli", "gaussian") or a Likelihood."""
+    """A likelihood layer from a name, or the given layer itself.
+
+    Args:
+        likelihood: "bernoulli", "gaussian" (any case) or a ``Likelihood``
+            layer, which is returned as is.
+        scale: the Gaussian noise standard deviation (ignored by Bernoulli).
+        learn_scale: train the Gaussian scale instead of fixing it.
+
+    Returns:
+        A ``Likelihood`` layer: p(x given z) from the decoder's outputs.
+
+    Raises:
+        ValueError: for an unknown name, naming the valid ones.
+    """
     if isinstance(likelihood, Likelihood):
         return likelihood
     name = lookup(likelihood, LIKELIHOODS, "likelihood")

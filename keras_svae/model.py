@@ -1,14 +1,4 @@
-"""SparseVAE: a Keras model whose prior may be Normal, Laplace or Cauchy.
-
-The loss is the negative ELBO per example,
-
-    -E_q[log p(x given z)] + beta * KL(q(z given x) || p(z)),
-
-averaged over the batch (weighted by ``sample_weight`` when given). The
-expectation uses ``n_samples`` reparameterised draws z from one posterior
-object; the KL is TFP's closed form where one is registered and otherwise is
-estimated from those same draws.
-"""
+"""SparseVAE: the model, its steps and its config (the loss: its class docstring)."""
 
 import keras
 import numpy as np
@@ -41,48 +31,60 @@ from keras_svae.validation import check_number, check_positive_int, check_scale
 class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
     """A variational auto-encoder with a sparsity-promoting prior.
 
+    The loss is the negative ELBO per example, -E_q[log p(x given z)] + beta *
+    KL(q(z given x) || p(z)), averaged over the batch (weighted by
+    ``sample_weight``), on ``n_samples`` reparameterised draws from one
+    posterior; the KL is TFP's closed form where one is registered, else
+    estimated from those draws.
+
     Args:
         latent_dim: number of latent variables.
-        prior: "normal", "laplace" or "cauchy", a ``tfd.Distribution`` with
-            event shape [latent_dim], or a factory ``f(latent_dim, dtype)``.
+        prior: a name of ``keras_svae.PRIORS`` ("normal", "laplace", "cauchy",
+            "student_t", "spike_slab", "horseshoe"), a ``tfd.Distribution``
+            with event shape [latent_dim], or a factory ``f(latent_dim, dtype)``.
         prior_scale: scale of a named prior (the slab's for "spike_slab").
-        prior_df, slab_probability: the "student_t" prior's degrees of freedom
-            and the "spike_slab" prior's probability of a non-zero latent.
-        posterior: "normal" or "cauchy"; None takes the paper's pairing
-            (Cauchy posterior for the Cauchy prior, Normal otherwise).
+        prior_df: the "student_t" prior's degrees of freedom (1 is Cauchy).
+        slab_probability: the "spike_slab" prior's chance of a non-zero latent.
+        posterior: a name of ``keras_svae.POSTERIORS`` ("normal", "laplace",
+            "cauchy", "spike_slab"); None takes the prior's natural pairing
+            (Cauchy for Cauchy, spike-and-slab for spike-and-slab, else Normal).
         likelihood: "gaussian", "bernoulli" or a ``Likelihood`` layer.
         likelihood_scale: noise standard deviation of the Gaussian likelihood.
         learn_likelihood_scale: train that scale instead of fixing it.
-        encoder: "mlp", "conv" or a layer mapping x to [batch, 2 * latent_dim].
+        encoder: "mlp", "conv" or a layer mapping x to the posterior's parameters.
         decoder: "mlp", "linear", "conv" or a layer mapping z to data shape.
-        encoder_units, decoder_units: hidden layer sizes of the MLPs.
-        activation: activation of the named networks' hidden units ("relu";
-            the paper uses "softplus").
-        decoder_activation: activation of the named decoder's output (None;
-            the paper uses "sigmoid" with its squared-error loss).
+        encoder_units: hidden layer sizes of the "mlp" encoder.
+        decoder_units: hidden layer sizes of the "mlp" decoder.
+        activation: the named networks' hidden activation (paper: "softplus").
+        decoder_activation: the named decoder's output activation (None; the
+            paper uses "sigmoid" with its squared-error loss).
         scale_activation: "softplus" (plus a floor) or "exp" (the paper's):
             how the encoder's second output becomes the posterior's scale.
         data_shape: shape of one example; inferred from the first batch if None.
         n_samples: latent samples per input in each training step.
         beta: weight of the KL term.
-        kl: "auto" (closed form if registered, else sampled), "analytic" or
-            "sampled".
+        kl: "auto" (closed form if registered, else sampled), "analytic", "sampled".
         objective: "elbo", or "iwae" (the importance-weighted bound over the
             ``n_samples`` draws; needs a posterior with a density).
-        threshold: None, a number >= 0 or "learned" (per latent, with a
-            Gamma(*threshold_prior) prior): Normal and Laplace posteriors draw
-            exact zeros where the noise is within it (``keras_svae.thresholds``).
-        seed: seeds the weight initialisers and the sampling; the same seed gives
-            the same run.
+        threshold: None, a number >= 0 or "learned" (per latent): Normal and
+            Laplace posteriors draw exact zeros where the noise is within it
+            (``keras_svae.thresholds``).
+        threshold_prior: (concentration, rate) of learned thresholds' Gamma prior.
+        seed: seeds the initialisers and the sampling: same seed, same run.
         metadata: a JSON-serialisable dict saved with the model, for what the
             data pipeline did (e.g. ``{"whitening": whitening.get_config()}``) so
             figures and exported decoders can undo it.
+        **kwargs: ``keras.Model`` keyword arguments (``name``, ``dtype``).
 
-    Example:
-        >>> model = SparseVAE(latent_dim=10, prior="laplace", decoder="linear")
+    Examples:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(size=(64, 8)).astype("float32")
+        >>> model = SparseVAE(4, "laplace", encoder_units=(16,), decoder_units=(16,))
         >>> model.compile(optimizer="adam")
-        >>> model.fit(x_train, epochs=10, batch_size=100)
-        >>> z = model.encode(x_test).mode()
+        >>> sorted(model.fit(x, epochs=1, batch_size=32, verbose=0).history)
+        ['kl', 'loss', 'reconstruction']
+        >>> model.encode(x[:2]).mode().shape
+        TensorShape([2, 4])
     """
 
     def __init__(

@@ -29,9 +29,24 @@ def _check_conv_shape(data_shape):
 def build_encoder(
     kind, data_shape, latent_dim, hidden_units=(256, 128), seed=None, activation="relu", width=2
 ):
-    """Return an encoder network (a Sequential) by name: "mlp" or "conv",
-    with ``activation`` on its hidden units (the paper uses "softplus") and
-    ``width * latent_dim`` outputs (``keras_svae.posteriors.posterior_width``)."""
+    """An encoder network by name: x to the posterior's raw parameters.
+
+    Args:
+        kind: "mlp" (dense hidden layers) or "conv" (convolutions, for images).
+        data_shape: the shape of one example, e.g. (144,) or (28, 28, 1).
+        latent_dim: the number of latent variables.
+        hidden_units: the MLP's hidden layer sizes.
+        seed: seeds the weight initialisers (None: random).
+        activation: the hidden units' activation (the paper uses "softplus").
+        width: outputs per latent (``keras_svae.posteriors.posterior_width``:
+            2 for location-scale posteriors, 3 for spike-and-slab).
+
+    Returns:
+        A ``keras.Sequential`` with ``width * latent_dim`` outputs.
+
+    Raises:
+        ValueError: for an unknown ``kind`` or a shape it cannot take.
+    """
     kind = lookup(kind, ENCODERS, "encoder")
     layers = []
     if kind == "conv":
@@ -70,10 +85,26 @@ def build_decoder(
     activation="relu",
     output_activation=None,
 ):
-    """Return a decoder network (a Sequential) by name: "mlp", "linear" or "conv".
+    """A decoder network by name: z to the likelihood's parameters.
 
     "linear" is the sparse-coding generative model x = A z + b: its kernel's rows
     are the patterns (basis functions) that each latent variable adds to x.
+
+    Args:
+        kind: "mlp", "linear" or "conv".
+        data_shape: the shape of one example, which the outputs take.
+        latent_dim: the number of latent variables.
+        hidden_units: the MLP's hidden layer sizes.
+        seed: seeds the weight initialisers (None: random).
+        activation: the hidden units' activation (the paper uses "softplus").
+        output_activation: the output's activation (None: the likelihood's
+            raw parameters, e.g. Bernoulli logits).
+
+    Returns:
+        A ``keras.Sequential`` mapping [batch, latent_dim] to [batch, *data_shape].
+
+    Raises:
+        ValueError: for an unknown ``kind`` or a shape it cannot take.
     """
     kind = lookup(kind, DECODERS, "decoder")
     data_shape = tuple(data_shape)

@@ -52,17 +52,19 @@ def posterior_from_params(
         scale_activation: "softplus" (softplus plus ``SCALE_FLOOR``, the
             default) or "exp" (the paper's exp of the raw value, clipped so
             neither the scale nor its gradient overflows).
-        temperature, straight_through: the spike-and-slab's sampling (see
-            ``keras_svae.spike_slab.SpikeSlab``): by default exact zeros in
-            the forward pass and the concrete relaxation's gradient at
-            temperature 0.5. Ignored by the other families.
+        temperature: the spike-and-slab's concrete relaxation temperature
+            (see ``keras_svae.spike_slab.SpikeSlab``). Ignored by the other
+            families.
+        straight_through: the spike-and-slab's samples are exact zeros in the
+            forward pass with the relaxation's gradient (True, default), or
+            the relaxed, never-zero switch (False). Ignored by the others.
 
     Returns:
         A distribution with batch shape [batch] and event shape [latent_dim]:
         ``Independent`` over Normal, Laplace, Cauchy or ``SpikeSlab`` (whose
         gamma is the sigmoid of the slab logit).
 
-    Example:
+    Examples:
         >>> q = posterior_from_params("spike_slab", tf.zeros([4, 30]))
         >>> q.sample(2, seed=(1, 2)).shape
         TensorShape([2, 4, 10])

@@ -79,13 +79,16 @@ class SparseCoding(keras.Model):
         n_iter: FISTA iterations per code.
         data_shape: shape of one example; inferred from the first batch if None.
         seed: seeds the dictionary's random unit-norm start.
+        **kwargs: ``keras.Model`` keyword arguments (``name``, ``dtype``).
 
-    Example:
-        >>> model = SparseCoding(n_atoms=10, l1=0.1, seed=0)
+    Examples:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(size=(32, 16)).astype("float32")
+        >>> model = SparseCoding(n_atoms=10, l1=0.1, n_iter=20, seed=0)
         >>> model.compile(optimizer="adam")
-        >>> model.fit(dataset, epochs=5)
-        >>> codes = model.encode(x).mode()
-        >>> atoms = keras_svae.evaluation.latent_patterns(model)
+        >>> history = model.fit(x, epochs=1, batch_size=16, verbose=0)
+        >>> model.encode(x).mode().shape
+        TensorShape([32, 10])
     """
 
     def __init__(self, n_atoms, l1=0.1, n_iter=100, data_shape=None, seed=None, **kwargs):

@@ -37,9 +37,11 @@ class SpikeSlab(tfd.Distribution):
     """Scalar spike-and-slab: 0 w.p. 1 - gamma, else Normal(loc, scale).
 
     Args:
-        loc, scale: the slab's location and scale (broadcast together).
-        slab_logits: logit of gamma, the slab probability; or
-        slab_probs: gamma itself, in (0, 1]. Give exactly one of the two.
+        loc: the slab's location (broadcast with ``scale``).
+        scale: the slab's scale (> 0).
+        slab_logits: logit of gamma, the slab probability; give this or
+            ``slab_probs``, not both.
+        slab_probs: gamma itself, in (0, 1].
         temperature: temperature of the relaxed (concrete) Bernoulli whose
             gradient the samples carry; lower is closer to the hard switch and
             noisier.
@@ -49,12 +51,16 @@ class SpikeSlab(tfd.Distribution):
             Gumbel-sigmoid). False: samples are the relaxed switch times the
             slab draw, smooth but never exactly 0. The default keeps the
             samples from the distribution whose KL the loss uses.
+        validate_args: check the parameters' values (TFP's convention).
+        allow_nan_stats: return NaN for undefined statistics instead of
+            raising (TFP's convention).
+        name: the name of the distribution's ops.
 
     ``mean()`` is gamma * loc; ``mode()`` is loc where gamma > 1/2 and 0
     elsewhere (the more probable component's mode). Wrap it in
     ``tfd.Independent(..., reinterpreted_batch_ndims=1)`` for a latent vector.
 
-    Example:
+    Examples:
         >>> q = SpikeSlab(loc=[1.0, -2.0], scale=0.5, slab_probs=[0.9, 0.1])
         >>> q.sample(3, seed=(1, 2)).shape
         TensorShape([3, 2])

@@ -73,6 +73,9 @@ class Thresholded(tfd.Distribution):
             the exact gradient of mu + sign(e)(|e| - lambda), so a learned
             lambda also learns from the reconstruction; zeroed entries stay
             straight-through).
+        on: what the soft threshold acts on: "sample" (default; the whole
+            draw mu + e) or "noise" (e alone); see ``TARGETS`` for why.
+        name: the name of the distribution's ops.
 
     ``sample`` draws thresholded codes; ``sample_with_base`` also returns the
     base draws, on which a sampled KL must be estimated (the thresholded
@@ -82,9 +85,12 @@ class Thresholded(tfd.Distribution):
     registered as KL(q || p), the base's KL (Fallah and Rozell's loss).
     ``zero_probability()`` is P(z = 0) per latent.
 
-    Example:
-        >>> q = Thresholded(make_posterior("laplace", loc, scale), threshold=0.1)
-        >>> z = q.sample(4, seed=(1, 2))   # exact zeros where |mu + e| <= 0.1
+    Examples:
+        >>> from keras_svae import make_posterior
+        >>> q = Thresholded(make_posterior("laplace", [[0.05, 2.0]], [[0.1, 0.1]]), 0.1)
+        >>> z = q.sample(4, seed=(1, 2))  # exact zeros where |mu + e| <= 0.1
+        >>> q.mode().numpy()  # the soft-thresholded location
+        array([[0. , 1.9]], dtype=float32)
     """
 
     def __init__(
@@ -216,8 +222,8 @@ def threshold_kl(threshold, concentration, rate):
     Args:
         threshold: the thresholds lambda > 0 (e.g. a [latent_dim] variable),
             or a ``tfd.Gamma`` variational posterior over them.
-        concentration, rate: the Gamma prior's parameters (> 0); its mean is
-            concentration / rate.
+        concentration: the Gamma prior's concentration (> 0).
+        rate: the Gamma prior's rate (> 0); its mean is concentration / rate.
 
     Returns:
         A scalar to add to the per-example loss (weighted like the KL). For a

@@ -201,17 +201,25 @@ def load_cifar10(
         source: ``"binary"`` or ``"tfds"``; default ``"binary"`` when ``path``
             is given, else ``"tfds"``.
         split: ``"train"`` or ``"test"`` (with tfds: any tfds split string).
+        batch_size: examples per batch (see `make_dataset`).
+        shuffle: reshuffle every epoch; default True for training splits (names
+            starting with "train"), else False.
+        seed: seeds the shuffle (see `make_dataset`).
         scale: intensities in [0, 1]; False keeps [0, 255].
+        flatten: elements of shape (3072,) instead of (32, 32, 3).
         with_labels: elements ``(x, label)``, int32 labels 0-9
             (names in ``info.class_names``).
-        tfds_data_dir, download: passed to ``tfds.load``. Data tfds has not
-            prepared there and cannot download (no network access) raises
-            `TfdsDownloadError`, a `ConnectionError` naming the binary alternative.
-        Others: see `make_dataset`; ``shuffle`` defaults to True for training
-            splits (names starting with "train") and False otherwise.
+        drop_remainder: drop the last, smaller batch (static batch shapes).
+        tfds_data_dir: passed to ``tfds.load`` (where tfds keeps its data).
+        download: passed to ``tfds.load``. Data tfds has not prepared and
+            cannot download (no network access) raises `TfdsDownloadError`.
 
     Returns:
         ``(dataset, info)``; x is float32.
+
+    Raises:
+        TfdsDownloadError: a `ConnectionError` naming the binary alternative,
+            when tfds has no copy and cannot download one.
     """
     images, labels, where = _read(path, source, split, tfds_data_dir, download)
     element_shape = (int(np.prod(IMAGE_SHAPE)),) if flatten else IMAGE_SHAPE
@@ -283,10 +291,36 @@ def load_cifar10_patches(
     split (name starting with "train"); for ``split="test"`` pass
     ``preprocessing_from=train_info``, otherwise a ValueError is raised.
     With ``with_labels`` every patch carries its image's class (int32).
-    Source options as in `load_cifar10`; patch options as in `prepare_patches`.
+
+    Args:
+        path: as in `load_cifar10`.
+        source: as in `load_cifar10`.
+        split: as in `load_cifar10`.
+        patch_size: side of the square patches.
+        mode: "random", "downsample" or "centre" (see above and `prepare_patches`).
+        patches_per_image: random patches cropped from each image.
+        grayscale: convert RGB to one luma channel.
+        remove_mean: subtract each patch's own mean.
+        normalize: divide by the global std of the (training) patches.
+        whiten: None, "pca" or "zca" (see `prepare_patches`).
+        n_components: components kept by the whitening (None: all).
+        epsilon: the whitening's regulariser (see `Whitening`).
+        flatten: vectors (d,) rather than (patch_size, patch_size, channels).
+        with_labels: elements ``(x, label)``: the image's class, int32.
+        batch_size: examples per batch (see `make_dataset`).
+        shuffle: as in `load_cifar10`.
+        seed: seeds the crops and the shuffle.
+        drop_remainder: drop the last, smaller batch (static batch shapes).
+        preprocessing_from: the training patches' `DatasetInfo`, whose scale
+            and whitening a test split reuses.
+        tfds_data_dir: as in `load_cifar10`.
+        download: as in `load_cifar10`.
 
     Returns:
         ``(dataset, info)``; x is float32.
+
+    Raises:
+        ValueError: for a test split without ``preprocessing_from``.
     """
     images, labels, where = _read(path, source, split, tfds_data_dir, download)
     return patch_pipeline(

@@ -98,16 +98,26 @@ def load_image_patches(
     Args:
         path: folder of JPEG/PNG images, or a sequence of image files.
         max_images: use only the first ``max_images`` files (sorted by name).
-        patch_size, mode, patches_per_image, grayscale, remove_mean, normalize,
-        whiten, n_components, epsilon, flatten: see `prepare_patches`.
-            ``mode="downsample"`` shrinks each whole photograph to a square
-            patch (aspect ratio not kept), rarely what one wants here.
+        patch_size: side of the square patches.
+        mode: "random" crops; "downsample" shrinks each whole photograph to
+            a square patch (aspect ratio not kept), rarely what one wants here.
+        patches_per_image: random patches cropped from each photograph.
+        grayscale: convert RGB to one luma channel.
+        remove_mean: subtract each patch's own mean.
+        normalize: divide by the global std of the (training) patches.
+        whiten: None, "pca" or "zca" (see `prepare_patches`).
+        n_components: components kept by the whitening (None: all).
+        epsilon: the whitening's regulariser (see `Whitening`).
+        flatten: vectors (d,) rather than (patch_size, patch_size, channels).
         with_labels: elements ``(x, image_index)``; ``info.class_names[i]`` is
             the file name of image ``i``.
         preprocessing_from: the `DatasetInfo` of training patches whose scale
             and whitening to reuse (for held-out images); otherwise they are
             fitted on these patches.
-        batch_size, shuffle, seed, drop_remainder: see `make_dataset`.
+        batch_size: examples per batch (see `make_dataset`).
+        shuffle: reshuffle the patches every epoch.
+        seed: seeds the crops and the shuffle.
+        drop_remainder: drop the last, smaller batch (static batch shapes).
 
     Returns:
         ``(dataset, info)``; ``info.class_names`` are the image file names.

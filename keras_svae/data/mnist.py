@@ -236,21 +236,26 @@ def load_mnist(
             else ``"tfds"``.
         split: ``"train"`` (60,000) or ``"test"`` (10,000). With tfds any tfds
             split string works (e.g. ``"train[:90%]"``).
-        batch_size, seed, drop_remainder: see `make_dataset`.
+        batch_size: examples per batch (see `make_dataset`).
         shuffle: reshuffle every epoch; default True for training splits (names
             starting with "train"), else False.
+        seed: seeds the shuffle and the dynamic binarisation.
         scale: divide pixels by 255 (values in [0, 1]); False keeps [0, 255].
         binarize: None, ``"threshold"`` (pixel > ``threshold``, fixed) or
             ``"dynamic"`` (Bernoulli re-sampling at each epoch, seeded).
         threshold: threshold on [0, 1] intensities for ``binarize="threshold"``.
         flatten: elements of shape (784,) instead of (28, 28, 1).
         with_labels: elements are ``(x, label)`` with int32 labels 0-9.
-        tfds_data_dir, download: passed to ``tfds.load``. Data tfds has not
-            prepared there and cannot download (no network access) raises
-            `TfdsDownloadError`, a `ConnectionError` naming the IDX alternative.
+        drop_remainder: drop the last, smaller batch (static batch shapes).
+        tfds_data_dir: passed to ``tfds.load`` (where tfds keeps its data).
+        download: passed to ``tfds.load``.
 
     Returns:
         ``(dataset, info)``; x is float32.
+
+    Raises:
+        TfdsDownloadError: a `ConnectionError` naming the IDX alternative,
+            when tfds has no copy and cannot download one (no network access).
     """
     source = lookup(source or ("idx" if path is not None else "tfds"), SOURCES, "MNIST source")
     binarize, threshold = check_binarize(binarize, threshold)

@@ -168,15 +168,20 @@ def prepare_patches(
         images: uint8 images (intensities 0-255) or float images in [0, 1], as
             an array (n, h, w, c) or a sequence of (h, w, c) arrays.
         labels: one label per image, or None.
-        patch_size, mode, patches_per_image, seed: how to get the patches.
+        patch_size: side of the square patches.
+        mode: "random" (random crops), "downsample" (each whole image
+            area-averaged to ``patch_size``) or "centre" (the central crop).
+        patches_per_image: random crops per image.
         grayscale: convert RGB to one luma channel.
         remove_mean: subtract each patch's own mean.
         normalize: divide by the global std of the (training) patches.
-        whiten: None, ``"pca"`` or ``"zca"``; ``n_components`` and ``epsilon``
-            go to `Whitening` (epsilon is in units of the data after scaling,
-            whose per-pixel variance is about 1 when ``normalize``).
+        whiten: None, ``"pca"`` or ``"zca"`` (see `Whitening`).
+        n_components: components kept by the whitening (None: all).
+        epsilon: the whitening's regulariser, in units of the data after
+            scaling (whose per-pixel variance is about 1 when ``normalize``).
         flatten: vectors (d,) rather than (patch_size, patch_size, channels);
             PCA whitening needs flat vectors.
+        seed: seeds the random crops.
         fitted: the `DatasetInfo` of training data processed with the same
             settings; its scale and whitening are reused instead of fitted.
 

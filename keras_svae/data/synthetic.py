@@ -84,6 +84,11 @@ def synthetic_patches(n=20000, seed=0, noise_std=0.1, patch_size=PATCH_SIZE, coe
 
     Returns:
         A `SyntheticPatches` holding the patches and everything that made them.
+
+    Examples:
+        >>> patches = synthetic_patches(n=100, seed=0)
+        >>> patches.x.shape, patches.bases.shape
+        ((100, 5, 5, 1), (5, 5, 5))
     """
     n = check_positive_int(n, "n")
     seed = check_seed(seed, allow_none=False)
@@ -160,9 +165,14 @@ def load_synthetic(
     """The synthetic patches as a batched ``tf.data.Dataset`` and a ``DatasetInfo``.
 
     Args:
-        n, seed, noise_std: see `synthetic_patches`.
-        batch_size, shuffle, drop_remainder: see `make_dataset`.
+        n: number of patches (see `synthetic_patches`).
+        seed: seeds the patches and the shuffle.
+        noise_std: standard deviation of the Gaussian noise.
+        batch_size: examples per batch (see `make_dataset`).
+        shuffle: reshuffle the patches every epoch.
         with_labels: elements ``(x, coefficients)`` instead of ``x``.
+        drop_remainder: drop the last, smaller batch (static batch shapes).
+
 
     Returns:
         ``(dataset, info)``; the true bases, clean patches and noise level are

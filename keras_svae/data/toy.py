@@ -50,7 +50,9 @@ def make_toy_images(
     Args:
         num_examples: images to draw.
         seed: seeds everything.
-        image_size, centres, width: the templates, see `gaussian_templates`.
+        image_size: side of the images.
+        centres: one (row, col) centre per template (see `gaussian_templates`).
+        width: the templates' standard deviation in pixels.
         presence_prob: probability that a template is present in an image.
         amplitude_range: ``(low, high)`` of a present template's uniform amplitude.
         noise_std: standard deviation of the Gaussian pixel noise (before clipping).
@@ -112,9 +114,12 @@ def load_toy(
         flatten: elements (100,) instead of (10, 10, 1).
         with_labels: elements ``(x, amplitudes)`` with the true float32
             amplitudes (k,) of the templates.
-        generator_options: passed to `make_toy_images` (``centres``, ``width``,
-            ``presence_prob``, ``amplitude_range``, ``noise_std``, ``image_size``).
-        batch_size, shuffle, drop_remainder: see `make_dataset`.
+        batch_size: examples per batch (see `make_dataset`).
+        shuffle: reshuffle the images every epoch.
+        drop_remainder: drop the last, smaller batch (static batch shapes).
+        **generator_options: passed to `make_toy_images` (``centres``,
+            ``width``, ``presence_prob``, ``amplitude_range``, ``noise_std``,
+            ``image_size``).
 
     Returns:
         ``(dataset, info)``; ``info.extra["templates"]`` holds the true templates.

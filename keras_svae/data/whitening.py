@@ -42,11 +42,18 @@ class Whitening:
         n_components: number of principal components kept; ``None`` keeps all.
         epsilon: added to every eigenvalue before the inverse square root.
 
-    Example:
+    Examples:
+        >>> import json
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> train_patches, test_patches = rng.normal(size=(500, 9)), rng.normal(size=(5, 9))
         >>> w = Whitening("zca", epsilon=1e-3).fit(train_patches)
         >>> y = w.transform(test_patches)
-        >>> x = w.inverse_transform(y)
+        >>> bool(np.allclose(w.inverse_transform(y), test_patches))
+        True
         >>> w2 = Whitening.from_config(json.loads(json.dumps(w.get_config())))
+        >>> bool(np.allclose(w2.transform(test_patches), y))
+        True
     """
 
     def __init__(self, method="zca", n_components=None, epsilon=1e-5):

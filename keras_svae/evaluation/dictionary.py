@@ -29,6 +29,18 @@ class DictionaryAnalysis:
     width across the stripes (along the wave vector) and ``sigma_across`` its
     width along them, both in pixels; ``aspect_ratio`` is
     sigma_across / sigma_along (V1 simple cells: mostly 1 to 2).
+
+    Attributes:
+        r2: each atom's Gabor fit R^2.
+        row: the envelope centre's row, in pixels.
+        column: the envelope centre's column, in pixels.
+        orientation: the wave vector's direction, radians in [0, pi).
+        frequency: cycles per pixel.
+        phase: the carrier's phase, radians.
+        sigma_along: the envelope's width along the wave vector, in pixels.
+        sigma_across: the envelope's width across it, in pixels.
+        informative: whether each atom carries information (boolean).
+        threshold: the R^2 from which an atom counts as Gabor-like.
     """
 
     r2: np.ndarray

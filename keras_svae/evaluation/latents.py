@@ -40,6 +40,14 @@ def codes(model, x, batch_size=1000):
 
     Returns:
         A numpy array [n, latent_dim].
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_svae import SparseVAE
+        >>> model = SparseVAE(4, data_shape=(8,), encoder_units=(16,), decoder_units=(16,))
+        >>> x = np.random.default_rng(0).normal(size=(3, 8)).astype("float32")
+        >>> codes(model, x).shape
+        (3, 4)
     """
     x = model_inputs(model, x)
     return batched(lambda b: model.encode(b).mode(), x, batch_size)

@@ -292,6 +292,14 @@ def iwae(model, x, k=5000, batch_size=32, seed=None, progress=True, chunk_size=N
 
     Returns:
         A float64 numpy array [n]: the estimate of log p(x) per example.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_svae import SparseVAE
+        >>> model = SparseVAE(4, data_shape=(8,), encoder_units=(16,), decoder_units=(16,))
+        >>> x = np.random.default_rng(0).normal(size=(3, 8)).astype("float32")
+        >>> iwae(model, x, k=10, seed=0, progress=False).shape
+        (3,)
     """
     x = model_inputs(model, x)
     k = positive_int(k, "k")

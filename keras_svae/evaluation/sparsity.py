@@ -184,10 +184,15 @@ def active_units(latent_codes, x=None, *, kl=NOT_GIVEN, **definition):
     Args:
         latent_codes: numpy array [n, latent_dim] of posterior locations (or
             a trained model, then ``x`` its examples).
+        x: the model's examples when ``latent_codes`` is a model; None with
+            codes.
         kl: KL per latent, see ``active_latents`` (required with codes;
             None for a model without a posterior, as there).
         **definition: ``floor``, ``scale``, ``kl_margin``,
             ``code_variance`` of ``active_latents``.
+
+    Returns:
+        The number of informative latents, an int.
     """
     if is_model(latent_codes):
         return int(np.sum(informative_latents(latent_codes, x, **definition)))
@@ -224,7 +229,10 @@ def informative_latents(
     Args:
         model: a built SparseVAE whose prior factorises over the latents.
         x: numpy array of examples [n, *data_shape], n >= 2 (held-out data).
-        kl_margin, code_variance: see ``active_latents``.
+        kl_margin: how far above its floor a latent's KL must be (nats; see
+            ``active_latents``).
+        code_variance: the smallest variance of a latent's codes, as a
+            fraction of the prior's (see ``active_latents``).
         batch_size: examples per encoder call.
         seed: seed of the draws of a sampled KL.
 
@@ -270,6 +278,9 @@ def kl_floor(model):
     minimising the registered closed form over one latent's raw encoder
     outputs (location, scale and, for the spike-and-slab, slab logit) with
     scipy's L-BFGS; a sampled KL has no closed form to minimise.
+
+    Args:
+        model: a SparseVAE (its prior and posterior family are what count).
 
     Returns:
         A float64 numpy array [latent_dim], or None.

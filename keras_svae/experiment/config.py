@@ -64,30 +64,60 @@ class ExperimentConfig:
     """Everything that defines one training run (stored in metrics.json).
 
     ``None`` fields take the data set's default from ``DATASET_DEFAULTS``.
-    ``iwae_k`` importance samples per example, on the first ``n_eval`` test
-    examples, give the reported log-likelihood bound; ``kl_warmup_epochs``
-    ramps the KL weight from 0 to ``beta`` (0: no warm-up).
+    The model options go to ``SparseVAE`` (see ``check_model_options``).
 
-    ``recipe`` picks how the data are made (see ``RECIPES``);
-    ``coefficients`` the paper recipe's synthetic z ("normal", or "cauchy" as
-    in the author's Cauchy notebook). ``likelihood``, ``likelihood_scale`` and
-    ``learn_likelihood_scale`` override the data set's choice when not None:
-    the paper's loss "squared error + lam * KL" is a Gaussian likelihood with
-    fixed scale sqrt(lam / 2). ``activation`` (hidden units),
-    ``decoder_activation`` (the named decoder's output) and
-    ``scale_activation`` (encoder scale output: "softplus" or the paper's
-    "exp") go to SparseVAE. ``max_train`` / ``max_test`` keep the first
-    examples only (quick runs); ``tag`` names a variant apart from the others;
-    ``whiten`` is the library recipe's patch whitening (see ``WHITENING``).
-
-    Beyond the paper (passed to SparseVAE; see ``check_model_options``):
-    ``posterior`` (None: the prior's natural pairing), ``prior_df`` (Student-t
-    prior), ``slab_probability`` (spike-and-slab prior), ``prior_scale``
-    (scale of the prior, the slab's for the spike-and-slab; None: 1),
-    ``threshold`` (None, a number >= 0 or "learned": exact zeros for Normal
-    and Laplace posteriors), ``threshold_prior`` (the learned thresholds'
-    Gamma (concentration, rate); None: SparseVAE's (2, 20)) and
-    ``objective`` ("elbo" or "iwae" with k = ``n_samples``).
+    Attributes:
+        data: the data set, one of ``DATASETS``.
+        prior: the prior, one of ``keras_svae.PRIORS``.
+        posterior: the posterior family (None: the prior's natural pairing).
+        prior_df: the Student-t prior's degrees of freedom.
+        slab_probability: the spike-and-slab prior's chance of a non-zero latent.
+        prior_scale: the prior's scale, the slab's for the spike-and-slab (None: 1).
+        threshold: None, a number >= 0 or "learned": exact zeros for Normal
+            and Laplace posteriors.
+        threshold_prior: the learned thresholds' Gamma (concentration, rate)
+            (None: SparseVAE's (2, 20)).
+        objective: "elbo", or "iwae" with k = ``n_samples``.
+        latent_dim: the number of latents.
+        epochs: passes over the training data.
+        batch_size: examples per step (the global batch under a strategy).
+        learning_rate: Adam's first learning rate.
+        final_learning_rate: the rate it decays to, exponentially, by the end.
+        n_samples: latent draws per example in each step.
+        beta: the KL term's weight.
+        kl: "auto", "analytic" or "sampled".
+        kl_warmup_epochs: epochs over which the KL weight ramps from 0 to
+            ``beta`` (0: no warm-up).
+        encoder: the encoder's name.
+        decoder: the decoder's name.
+        encoder_units: the MLP encoder's hidden sizes.
+        decoder_units: the MLP decoder's hidden sizes.
+        seed: seeds the data, the weights and the sampling.
+        jit_compile: train with XLA (None: the data set's measured choice).
+        steps_per_execution: training steps per compiled call.
+        checkpoint_steps: also checkpoint every this many steps (None: once an
+            epoch), for long epochs.
+        iwae_k: importance samples per example of the reported IWAE bound.
+        n_eval: the first test examples the bound is measured on.
+        data_dir: where the data files are (None: tfds or generated).
+        n_train: generated training examples (synthetic, toy).
+        n_test: generated test examples (synthetic, toy).
+        noise_std: the synthetic patches' noise (and Gaussian scale).
+        recipe: how the data are made, one of ``RECIPES``.
+        coefficients: the paper recipe's synthetic z ("normal", or "cauchy"
+            as in the author's Cauchy notebook).
+        likelihood: overrides the data set's likelihood when not None.
+        likelihood_scale: overrides its Gaussian scale when not None (the
+            paper's loss "squared error + lam * KL" is a fixed sqrt(lam / 2)).
+        learn_likelihood_scale: overrides whether that scale is learned.
+        activation: the named networks' hidden activation.
+        decoder_activation: the named decoder's output activation.
+        scale_activation: the encoder's scale output: "softplus" or the
+            paper's "exp".
+        max_train: keep only the first training examples (quick runs).
+        max_test: keep only the first test examples (quick runs).
+        tag: names a variant apart from the others.
+        whiten: the library recipe's patch whitening, one of ``WHITENING``.
     """
 
     data: str = "synthetic"

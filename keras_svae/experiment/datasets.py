@@ -21,8 +21,19 @@ class ExperimentData:
     """Training data (array or tf.data pipeline), test arrays, and how the model
     should treat and show them.
 
-    ``clean_test`` is the test data before noise where it is known (synthetic),
-    so reconstructions can be scored against the signal as well as the data.
+    Attributes:
+        train: the training data: an array, or a batched tf.data pipeline.
+        x_test: the test examples, a numpy array.
+        likelihood: "gaussian" or "bernoulli", the data's likelihood.
+        likelihood_scale: the Gaussian likelihood's scale.
+        learn_likelihood_scale: whether that scale is learned.
+        labels_test: the test labels, or None.
+        label_kind: "class" or "amplitude" (what the labels are), or None.
+        clean_test: the test data before noise where it is known (synthetic),
+            so reconstructions can be scored against the signal as well.
+        true_bases: the generating bases where known (synthetic), or None.
+        noise_variance: the data's known noise variance, or None.
+        info: the `DatasetInfo` of the training pipeline, if any.
     """
 
     train: object
@@ -93,6 +104,13 @@ def load_experiment_data(config):
     ``max_train`` / ``max_test`` keep the first examples (photographs,
     ``bsds``: ``max_train`` lowers the random patches per training photograph
     to ceil(max_train / photographs), so every photograph still contributes).
+
+    Args:
+        config: the run's `ExperimentConfig`.
+
+    Returns:
+        An `ExperimentData`: the training pipeline, test arrays, likelihood
+        settings and what the data know (labels, true bases, noise).
     """
     data = _load(config)
     if config.max_test is not None:

@@ -32,15 +32,28 @@ MEASURES_VERSION = 2
 
 
 def measured_now(numbers):
-    """Whether ``numbers`` (a run's metrics or extra numbers, as read from its
-    JSON) were measured by this version of the library's measures."""
+    """Whether a run's numbers were measured by this version's measures.
+
+    Args:
+        numbers: a run's metrics or extra numbers, as read from its JSON.
+
+    Returns:
+        True when they carry the current ``MEASURES_VERSION``.
+    """
     return isinstance(numbers, dict) and numbers.get("measures_version") == MEASURES_VERSION
 
 
 def build_model(config, data):
     """A compiled SparseVAE for ``config``; the learning rate decays
-    exponentially from ``learning_rate`` to ``final_learning_rate`` over the
-    run (constant when they are equal)."""
+    exponentially from ``learning_rate`` to ``final_learning_rate`` over the run.
+
+    Args:
+        config: the run's `ExperimentConfig`.
+        data: its `ExperimentData` (the likelihood and the data's shape).
+
+    Returns:
+        A compiled ``SparseVAE``, not yet trained.
+    """
     model = SparseVAE(
         latent_dim=config.latent_dim,
         prior=config.prior,
@@ -89,7 +102,18 @@ def build_model(config, data):
 
 def evaluate_variant(model, data, config, progress=False):
     """The numbers that make the paper's claims checkable (see the README's
-    table for what each means). Returns (metrics, codes, patterns, kl)."""
+    table for what each means).
+
+    Args:
+        model: the trained SparseVAE.
+        data: the run's `ExperimentData` (test examples, labels, true bases).
+        config: the run's `ExperimentConfig` (``n_eval``, ``iwae_k``, seed).
+        progress: show a Keras progress bar of the IWAE estimate.
+
+    Returns:
+        ``(metrics, codes, patterns, kl)``: a dict of the numbers, the test
+        codes [n, latent_dim], the latents' patterns and the mean KL per latent.
+    """
     x = data.x_test
     n_eval = min(config.n_eval, len(x))
     latent_codes = evaluation.codes(model, x)
@@ -146,7 +170,18 @@ def evaluate_variant(model, data, config, progress=False):
 
 
 def write_figures(model, data, latent_codes, patterns, kl, history, folder, title):
-    """The paper's figures for one variant, as PNG files in ``folder``."""
+    """The paper's figures for one variant, as PNG files in ``folder``.
+
+    Args:
+        model: the trained SparseVAE.
+        data: the run's `ExperimentData`.
+        latent_codes: the test codes (from `evaluate_variant`).
+        patterns: the latents' patterns (from `evaluate_variant`).
+        kl: the mean KL per latent, which orders the patterns.
+        history: the Keras history dict, for the loss curves.
+        folder: where the PNG files go.
+        title: the figures' title (the run's name).
+    """
     folder = Path(folder)
     n = min(10, len(data.x_test))
     reconstructions = evaluation.batched(model.reconstruct, data.x_test[:n])
@@ -260,24 +295,31 @@ def run_variant(
     config, out_dir, verbose=0, say=print, callbacks=(), strategy=None, overwrite=False
 ):
     """Train one variant and write ``out_dir/<name>/`` with model.keras,
-    metrics.json, figures and TensorBoard logs. Returns the metrics dict.
+    metrics.json, figures and TensorBoard logs.
 
-    A finished run of the same config is not repeated (its metrics are
-    returned); one of other settings is replaced only with ``overwrite=True``
-    (else a ValueError names the settings that differ), and only once the new
-    run is complete. The run is assembled in ``out_dir/.<name>.partial-run/`` and
-    renamed into place when complete; Keras' ``BackupAndRestore`` checkpoints
-    it there each epoch (weights, optimizer state and the model's sampling
-    state), so a killed run restarted with the same config continues from its
-    last finished epoch; its history (``history.csv``) spans the whole run.
-    Array data (the synthetic patches) are fed by
-    ``keras_svae.data.make_epochs_dataset``, whose order is a function of
-    (seed, epoch), so a resumed run ends with the weights of an uninterrupted
-    one; the file loaders' pipelines reshuffle by counting passes, so their
-    resumed epochs see another order. ``callbacks`` are added to Keras' ``fit``.
-    With a ``tf.distribute`` ``strategy`` the model is made in its scope and
-    each batch of ``config.batch_size`` is the global batch, split over its
-    replicas (``keras_svae.distribute``).
+    A finished run of the same config is kept (its metrics returned); one of
+    other settings is replaced only with ``overwrite``, once the new run is
+    complete. The run is assembled in ``out_dir/.<name>.partial-run/``,
+    checkpointed each epoch, and a killed run continues from its last finished
+    epoch (the training guide's "Crash recovery" says with which weights).
+
+    Args:
+        config: the run's `ExperimentConfig`.
+        out_dir: the folder that holds the runs' folders.
+        verbose: Keras' ``fit`` verbosity (0 silent).
+        say: where progress lines go (``print``).
+        callbacks: more Keras callbacks for ``fit``.
+        strategy: a ``tf.distribute`` strategy (the model is made in its scope;
+            ``config.batch_size`` is the global batch), or None.
+        overwrite: replace a finished run of other settings.
+
+    Returns:
+        The run's metrics dict, as in its metrics.json.
+
+    Raises:
+        ValueError: for a config that is not an ExperimentConfig, or a run of
+            other settings in the way without ``overwrite``.
+        FloatingPointError: when the training loss became NaN or Inf.
     """
     if not isinstance(config, ExperimentConfig):
         raise ValueError(f"config must be an ExperimentConfig, got {type(config).__name__}.")
@@ -378,7 +420,16 @@ def remeasure_variant(config, out_dir, saved):
     figures of `evaluate_variant` / `write_figures` as this version computes
     them, the training record (history, time, config) kept from ``saved``
     (its metrics.json). metrics.json is written last, so a run interrupted
-    here is measured again next time. Returns the new metrics."""
+    here is measured again next time.
+
+    Args:
+        config: the run's `ExperimentConfig`.
+        out_dir: the folder that holds the run's folder.
+        saved: the run's metrics.json as read.
+
+    Returns:
+        The new metrics dict, as written.
+    """
     folder = Path(out_dir) / config.name
     keras.utils.set_random_seed(config.seed)
     data = load_experiment_data(config)

@@ -40,7 +40,15 @@ def _derived(result):
 
 
 def comparison_table(results):
-    """A Markdown table of the variants' key numbers."""
+    """A Markdown table of the variants' key numbers.
+
+    Args:
+        results: the runs' metrics dicts (`run_variant`'s), one row each;
+            a column none of them has is left out.
+
+    Returns:
+        The table as a string, "-" where a run lacks a number.
+    """
     rows = [_derived(r) for r in results]
     columns = [c for c in COLUMNS if any(r.get(c[1]) is not None for r in rows)]
     lines = [

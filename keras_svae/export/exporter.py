@@ -101,7 +101,8 @@ def export_decoder(
         quantize: any of "float16", "dynamic": extra, smaller TFLite files.
         overwrite: replace an existing ``out_dir`` (only once the new export is
             complete).
-        parity_samples, parity_seed: the prior draws the parity check uses.
+        parity_samples: how many prior draws the parity check decodes.
+        parity_seed: the seed of those draws.
         progress: called with a short description before each step.
 
     Returns:
@@ -114,9 +115,11 @@ def export_decoder(
             than its bound (see ``PARITY_BOUNDS``).
 
     Examples:
-        >>> info = export_decoder("runs/x/model.keras", "exported/x",
-        ...                       quantize=("float16", "dynamic"))
-        >>> info["parity"]["results"]["tflite.float32"]["max_abs_diff"]
+        >>> from keras_svae import SparseVAE
+        >>> model = SparseVAE(2, data_shape=(4,), encoder_units=(8,), decoder_units=(8,))
+        >>> info = export_decoder(model, "exported", parity_samples=10)
+        >>> info["parity"]["results"]["tflite.float32"]["ok"]
+        True
     """
     import keras
     import tensorflow as tf

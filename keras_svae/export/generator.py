@@ -8,11 +8,17 @@ it. The same seed gives the same samples; the draws differ from the
 SavedModel's ``generate(seed, n)``, which uses TensorFlow's stateless
 generator for the uniforms.
 
-Example:
-    >>> from keras_svae.export.generator import Generator
-    >>> gen = Generator("exported/x")             # or variant="float16" / "dynamic"
-    >>> images, z = gen.generate(64, seed=0)      # images: [64, *data shape], float32
-    >>> images = gen.decode(z)                    # your own latents [n, latent_dim]
+Examples:
+    >>> from keras_svae import SparseVAE  # an export to read, made where TF is
+    >>> from keras_svae.export import export_decoder
+    >>> _ = export_decoder(SparseVAE(2, data_shape=(4,)), "exported/x", parity_samples=10)
+    >>> from keras_svae.export.generator import Generator  # on the device
+    >>> gen = Generator("exported/x")  # or variant="float16" / "dynamic"
+    >>> images, z = gen.generate(64, seed=0)  # images: [64, *data shape], float32
+    >>> images.shape, z.shape
+    ((64, 4), (64, 2))
+    >>> gen.decode(z[:3]).shape  # your own latents [n, latent_dim]
+    (3, 4)
 """
 
 import json
@@ -33,7 +39,17 @@ class GenerateError(Exception):
 
 
 def read_export_info(folder):
-    """export.json of an export folder, as a dict."""
+    """export.json of an export folder, as a dict.
+
+    Args:
+        folder: a folder written by ``export_decoder``.
+
+    Returns:
+        The dict of its export.json (latent size, prior, shapes, files, parity).
+
+    Raises:
+        GenerateError: the folder or its export.json is missing or unreadable.
+    """
     folder = Path(folder)
     path = folder / EXPORT_JSON
     if not folder.is_dir():
@@ -161,6 +177,18 @@ def image_grid(images, output_shape=None, value_range=None, pad=1, min_tile=32):
     Values are clipped to ``value_range`` when given (e.g. [0, 1]); otherwise
     each tile is stretched from its own min to max. Small tiles are enlarged
     (nearest neighbour) to at least ``min_tile`` pixels.
+
+    Args:
+        images: the decoded data, [n, ...], one tile each.
+        output_shape: the shape of one example: [h, w, c] (first channel
+            shown unless c is 1 or 3), [h, w], or flat (a square side when
+            the size is a square, else one row); None takes the images' own.
+        value_range: ``(low, high)`` to clip to, or None to stretch each tile.
+        pad: pixels of background between tiles.
+        min_tile: the smallest tile side, in pixels, after enlarging.
+
+    Returns:
+        A uint8 numpy array [H, W] (grey) or [H, W, 3] (RGB).
     """
     images = np.asarray(images)
     if len(images) == 0:
@@ -190,7 +218,18 @@ def image_grid(images, output_shape=None, value_range=None, pad=1, min_tile=32):
 
 
 def write_png(path, image):
-    """Write a uint8 [H, W] (grey) or [H, W, 3] (RGB) array as a PNG, atomically."""
+    """Write an image as a PNG file, atomically (numpy and zlib only).
+
+    Args:
+        path: the .png file to write.
+        image: a uint8 array [H, W] (grey) or [H, W, 3] (RGB).
+
+    Returns:
+        The written file's ``Path``.
+
+    Raises:
+        GenerateError: for an array of another shape.
+    """
     image = np.ascontiguousarray(image, dtype=np.uint8)
     if image.ndim == 2:
         colour_type, channels = 0, 1

@@ -12,6 +12,12 @@ from keras_svae.export.layout import QUANTIZATIONS, ExportError
 def load_sparse_vae(path):
     """Load a ``.keras`` file and check it holds a built SparseVAE.
 
+    Args:
+        path: the ``.keras`` file.
+
+    Returns:
+        The loaded ``SparseVAE``.
+
     Raises:
         ExportError: the file is missing, not a readable Keras model, or not a
             SparseVAE.
@@ -92,6 +98,16 @@ def prior_parameters(model):
     spike-and-slab priors ``slab_probability``, one value for all latents;
     a thresholded model adds its ``threshold`` per latent, as its decoder
     reads soft-thresholded draws (``SparseVAE.sample``).
+
+    Args:
+        model: a built SparseVAE.
+
+    Returns:
+        The dict export.json records as ``prior``, JSON-ready (lists of floats).
+
+    Raises:
+        ExportError: for a custom prior of another family, or parameters that
+            differ between latents (df, slab probability) or are not finite.
     """
     import tensorflow as tf
     import tensorflow_probability as tfp
@@ -161,6 +177,12 @@ def postprocessing(model):
     ``whitening`` (summary or None), ``dewhitening`` / ``mean`` (float64 arrays
     or None), ``scale`` (float or None), ``output_shape`` (the data's shape) and
     ``value_range`` ([0, 1] for a Bernoulli mean with nothing undone, else None).
+
+    Args:
+        model: a built SparseVAE; its ``metadata`` says what the data pipeline did.
+
+    Returns:
+        The dict above.
     """
     from keras_svae.data.whitening import Whitening
 
@@ -233,7 +255,15 @@ def reference_decode(model, z, post=None):
     """The Keras decoder's data for latents z: what every export must reproduce.
 
     ``model.decode(z)`` (decoder + likelihood mean) in Keras, then the inverse
-    preprocessing in float64 numpy. Returns float64 of shape [n, *output_shape].
+    preprocessing in float64 numpy.
+
+    Args:
+        model: a built SparseVAE.
+        z: latents [n, latent_dim].
+        post: the model's ``postprocessing`` dict, computed when None.
+
+    Returns:
+        A float64 numpy array [n, *output_shape].
     """
     post = postprocessing(model) if post is None else post
     z = np.asarray(z, np.float32)

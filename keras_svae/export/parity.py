@@ -63,8 +63,16 @@ def parity(name, variant, got, reference):
 def measure_parity(model, folder, variants=VARIANTS, n=PARITY_SAMPLES, seed=PARITY_SEED):
     """Max |difference| to the Keras decoder for each exported file in ``folder``.
 
-    Returns ``{"saved_model.decode": {...}, "saved_model.generate": {...},
-    "tflite.<variant>": {...}}``, each with max_abs_diff, bound and ok.
+    Args:
+        model: the built SparseVAE that was exported.
+        folder: the export folder (its saved_model/ and .tflite files).
+        variants: the TFLite variants to check, where their files exist.
+        n: how many prior draws to decode.
+        seed: the seed of those draws.
+
+    Returns:
+        ``{"saved_model.decode": {...}, "saved_model.generate": {...},
+        "tflite.<variant>": {...}}``, each with max_abs_diff, bound and ok.
     """
     import tensorflow as tf
 

@@ -129,9 +129,10 @@ def standard_draws(family, u, v, ops=np, *, w=None, df=None, slab_probability=No
 
     Args:
         family: a prior family name (any case).
-        u, v: float64 arrays (or tensors) of the same shape with values in
-            [0, 1), as uniform generators return them; the Laplace and the
-            Cauchy use only ``u``.
+        u: float64 array (or tensor) of uniforms in [0, 1), as uniform
+            generators return them.
+        v: a second such array of ``u``'s shape (the Laplace and the Cauchy
+            use only ``u``).
         ops: ``numpy`` or ``tf.math``: where floor, sqrt, log, cos, sign, abs,
             log1p, tan, expm1 and maximum come from.
         w: a third array of uniforms, for the horseshoe (``uniform_count``).
@@ -174,14 +175,19 @@ def prior_draws(family, loc, scale, u, v, ops=np, **parameters):
 
     Args:
         family: a prior family name.
-        loc, scale: one location and scale per latent (float64), broadcast
-            against the last axis of ``u``.
-        u, v: float64 uniforms in [0, 1), e.g. of shape [n, latent_dim].
+        loc: one location per latent (float64), broadcast against the last
+            axis of ``u``.
+        scale: one scale per latent, broadcast like ``loc``.
+        u: float64 uniforms in [0, 1), e.g. of shape [n, latent_dim].
+        v: a second such array of ``u``'s shape.
         ops: ``numpy`` or ``tf.math``.
         **parameters: ``w``, ``df``, ``slab_probability`` as ``standard_draws``
             takes them, and ``threshold``: for a thresholded model, one
             threshold per latent, and the draws s become the codes its
             decoder was trained on, sign(s) max(|s| - threshold, 0).
+
+    Returns:
+        The draws, shaped like ``u``.
     """
     threshold = parameters.pop("threshold", None)
     if check_family(family) == "spike_slab":

@@ -37,6 +37,12 @@ def tflite_ops(path_or_bytes):
     Read from the file's operator-code table (what the interpreter must resolve),
     one entry per distinct operator. Flex (TF fallback) ops are custom ops whose
     custom code starts with "Flex".
+
+    Args:
+        path_or_bytes: a .tflite file's path, or its contents as bytes.
+
+    Returns:
+        A list of ``{"name": builtin name, "custom_code": str or None}`` dicts.
     """
     from ai_edge_litert import schema_py_generated as schema
 
@@ -64,7 +70,15 @@ def tflite_ops(path_or_bytes):
 
 
 def check_builtin_only(ops, what="the TFLite model"):
-    """Raise ExportError if ``ops`` (from ``tflite_ops``) has Flex or custom ops."""
+    """Refuse a TFLite model that a plain LiteRT runtime could not run.
+
+    Args:
+        ops: the model's operators, as ``tflite_ops`` lists them.
+        what: the model's name in the error message.
+
+    Raises:
+        ExportError: naming the Flex or custom ops, if there are any.
+    """
     bad = [
         op["custom_code"] or op["name"]
         for op in ops
@@ -88,7 +102,15 @@ def tflite_interpreter(path, num_threads=None):
 
 
 def run_tflite(path, z):
-    """Decode latents z [n, latent_dim] with a .tflite file's ``decode`` signature."""
+    """Decode latents with a .tflite file's ``decode`` signature (LiteRT).
+
+    Args:
+        path: the .tflite file.
+        z: latents [n, latent_dim] (cast to float32).
+
+    Returns:
+        A float32 numpy array: the signature's ``images`` output for z.
+    """
     interpreter = tflite_interpreter(path)
     runner = interpreter.get_signature_runner("decode")
     images = runner(z=np.ascontiguousarray(z, np.float32))["images"]

@@ -40,7 +40,12 @@ NEEDS = "; untestable unless the {} models learned something (`model_collapsed`)
 
 @dataclasses.dataclass
 class Comparison:
-    """One comparison: per-seed differences (positive: the claim holds)."""
+    """One comparison: per-seed differences (positive: the claim holds).
+
+    Attributes:
+        what: what is compared, in the report's words.
+        differences: one difference per seed (NaN where a number is missing).
+    """
 
     what: str
     differences: list
@@ -71,6 +76,17 @@ class Comparison:
 
 @dataclasses.dataclass
 class Claim:
+    """One of the paper's claims, its tests and its verdict.
+
+    Attributes:
+        number: the claim's number in the report.
+        claim: the paper's claim, in words.
+        metric: how it is measured (the thresholds, which models must have learned).
+        numbers: the per-prior numbers behind it, as the report prints them.
+        tests: its `Comparison` tests; all must hold.
+        collapsed: ``"<run>: <reason>"`` of each compared model that collapsed.
+    """
+
     number: int
     claim: str
     metric: str

@@ -37,7 +37,17 @@ EXTRA_FILE = "reproduce.json"
 
 @dataclasses.dataclass
 class Run:
-    """One cell of the grid: where it lives and the config that defines it."""
+    """One cell of the grid: where it lives and the config that defines it.
+
+    Attributes:
+        preset: "paper" or "library".
+        experiment: the experiment file's name.
+        title: the experiment's title in the report.
+        seed: the run's seed.
+        config: the run's `ExperimentConfig`.
+        folder: the folder that holds the run's folder (``<out>/<preset>/seed<seed>``).
+        role: "main", or "kl-pair": claim 8's run on the other KL path.
+    """
 
     preset: str
     experiment: str
@@ -57,7 +67,14 @@ class Run:
 
 
 def load_experiments(config_dir):
-    """``{name: parsed TOML}`` for every ``*.toml`` in ``config_dir``, sorted."""
+    """The experiment files of a folder.
+
+    Args:
+        config_dir: a folder of ``*.toml`` experiment files (one per experiment).
+
+    Returns:
+        ``{file stem: parsed TOML}``, sorted by name.
+    """
     paths = sorted(Path(config_dir).glob("*.toml"))
     if not paths:
         raise FileNotFoundError(f"No experiment files (*.toml) in {config_dir}.")
@@ -82,7 +99,20 @@ def _fields(table):
 
 
 def experiment_config(spec, preset, prior, seed, quick=False, data_dir=None, **changes):
-    """The `ExperimentConfig` of one run from an experiment file's ``spec``."""
+    """The `ExperimentConfig` of one run from an experiment file's ``spec``.
+
+    Args:
+        spec: one parsed experiment file (`load_experiments`).
+        preset: "paper" or "library": the file's table to read.
+        prior: the run's prior; its ``[<preset>.priors.<prior>]`` table applies.
+        seed: the run's seed.
+        quick: apply ``QUICK`` and the file's ``[<preset>.quick]`` table.
+        data_dir: the data folder; the file's ``data_subdir`` is joined to it.
+        **changes: config fields set last, over everything else.
+
+    Returns:
+        An `ExperimentConfig`.
+    """
     table = spec[preset]
     fields = _fields(table)
     fields.update(_fields(table.get("priors", {}).get(prior, {})))
@@ -99,7 +129,20 @@ def grid_runs(
     experiments, out, presets=PRESETS, seeds=(0, 1, 2), quick=False, data_dir=None, overrides=None
 ):
     """Every run of the grid, in the order they train: by preset, seed, experiment,
-    prior. ``overrides`` (config fields) apply to every run, after ``quick``."""
+    prior (plus the KL-path pair of an experiment that names a ``kl_pair_prior``).
+
+    Args:
+        experiments: ``{name: spec}`` from `load_experiments`.
+        out: the grid's output folder (runs go in ``<preset>/seed<seed>/``).
+        presets: the presets to run.
+        seeds: the seeds to run.
+        quick: the reduced grid (see `experiment_config`).
+        data_dir: the data folder (see `experiment_config`).
+        overrides: config fields applied to every run, after ``quick``.
+
+    Returns:
+        A list of `Run`.
+    """
     overrides = dict(overrides or {})
     runs = []
     for preset in presets:
@@ -145,9 +188,16 @@ def _read_json(path):
 
 
 def run_state(run):
-    """ "finished", "failed" (same config) or "todo". A run trained earlier whose
-    numbers an older version measured is "todo": run_variant measures its saved
-    model again (no retraining) and its extra numbers are recomputed."""
+    """Where a run stands. A run trained earlier whose numbers an older version
+    measured is "todo": run_variant measures its saved model again (no
+    retraining) and its extra numbers are recomputed.
+
+    Args:
+        run: a `Run` of the grid.
+
+    Returns:
+        "finished", "failed" (a recorded failure of the same config) or "todo".
+    """
     # The same test as run_variant's (fields added since count as defaults).
     metrics = finished_metrics(run.config, run.folder)
     if measured_now(metrics) and measured_now(_read_json(run.path / EXTRA_FILE)):
@@ -157,7 +207,14 @@ def run_state(run):
 
 
 def load_result(run):
-    """The run's metrics merged with its extra numbers, or None (not finished)."""
+    """The run's metrics merged with its extra numbers.
+
+    Args:
+        run: a `Run` of the grid.
+
+    Returns:
+        The merged dict, or None when the run is not finished.
+    """
     if run_state(run) != "finished":
         return None
     metrics = json.loads((run.path / "metrics.json").read_text())
@@ -222,6 +279,18 @@ def run_grid(runs, out, verbose=2, say=print, estimate=None, measure=None, quick
     (``verbose``) and one summary line per finished run. ``measure(run)``
     computes the run's extra numbers (default: `measures.extra_metrics`, with
     its ``quick`` evaluation when ``quick``).
+
+    Args:
+        runs: the grid's `Run` list (`grid_runs`).
+        out: the grid's output folder.
+        verbose: Keras' progress per run (0 silent, 2 one line per epoch).
+        say: where the progress and summary lines go.
+        estimate: ``estimate(run)``, seconds per run before the first ends.
+        measure: ``measure(run)``, the run's extra numbers (a dict).
+        quick: use the quick evaluation in the default ``measure``.
+
+    Returns:
+        ``{run label: "finished", "failed" or "todo"}``.
     """
     from keras_svae.reproduce.measures import extra_metrics
 

@@ -229,7 +229,20 @@ def problems(runs):
 
 
 def write_report(runs, out, seeds, presets, command="", wall_seconds=None, quick=False):
-    """Write ``<out>/report.md`` (atomically) and return its path and the claims."""
+    """Write ``<out>/report.md`` (atomically): the claims, tables and figures.
+
+    Args:
+        runs: the grid's `Run` list; finished ones are reported.
+        out: the grid's output folder.
+        seeds: the seeds of the grid (the claims' paired tests use them).
+        presets: the presets to report, one verdict column each.
+        command: the command line that made the grid, quoted in the report.
+        wall_seconds: the grid's wall-clock time, or None.
+        quick: the grid was the quick one (said in the report's header).
+
+    Returns:
+        ``(path of report.md, {preset: list of Claim})``.
+    """
     out = Path(out)
     results = collect(runs)
     claims = {p: evaluate_claims(results.get(p, {}), seeds) for p in presets}
@@ -294,7 +307,15 @@ def publish_report(report, target):
     """Copy ``report`` (a report.md) to ``target`` (e.g. docs/paper-report.md)
     with the figures it links, so the copy can be committed without the runs:
     each figure goes to ``<target without .md>/<its path in the report>`` and
-    the links are rewritten to match. Returns the figures' total bytes."""
+    the links are rewritten to match.
+
+    Args:
+        report: a report.md written by `write_report`.
+        target: the copy's path (e.g. docs/paper-report.md).
+
+    Returns:
+        The figures' total size in bytes.
+    """
     report, target = Path(report), Path(target)
     text = report.read_text()
     folder = target.with_suffix("")
