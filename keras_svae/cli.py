@@ -202,7 +202,7 @@ def train_main(argv=None):
     """``keras-svae-train`` / ``python -m training.train``: returns the exit code."""
     args = train_parser().parse_args(argv)
     from keras_svae.experiment import ExperimentConfig, comparison_table, run_variant
-    from keras_svae.experiment.run import check_not_replacing, finished_metrics
+    from keras_svae.experiment.records import check_not_replacing, finished_metrics
     from keras_svae.names import PAPER_PRIORS
 
     priors = PAPER_PRIORS if args.prior == "all" else (args.prior,)

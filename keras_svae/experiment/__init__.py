@@ -4,11 +4,10 @@ that compares runs (``comparison_table``). The command line
 
 from keras_svae.experiment.config import DATASET_DEFAULTS, DATASETS, ExperimentConfig
 from keras_svae.experiment.datasets import ExperimentData, load_experiment_data
+from keras_svae.experiment.records import MEASURES_VERSION, measured_now
 from keras_svae.experiment.run import (
-    MEASURES_VERSION,
     build_model,
     evaluate_variant,
-    measured_now,
     remeasure_variant,
     run_variant,
     write_figures,

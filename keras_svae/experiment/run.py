@@ -2,9 +2,7 @@
 its figures and write them all into the run's folder."""
 
 import contextlib
-import csv
 import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -16,6 +14,14 @@ from keras_svae import evaluation, files, plots
 from keras_svae.callbacks import ImageSummaries, KLWarmUp, SparsitySummaries
 from keras_svae.experiment.config import ExperimentConfig
 from keras_svae.experiment.datasets import load_experiment_data
+from keras_svae.experiment.records import (
+    MEASURES_VERSION,
+    check_not_replacing,
+    finished_metrics,
+    measured_now,
+    read_history,
+    resume_epoch,
+)
 from keras_svae.model import SparseVAE
 from keras_svae.thresholds import THRESHOLD_PRIOR
 from keras_svae.validation import check_seed, execution_size
@@ -23,24 +29,6 @@ from keras_svae.validation import check_seed, execution_size
 # A run in progress lives here (inside the output folder) until it is complete;
 # a killed run's folder is reused by the next run of the same name.
 WORK_SUFFIX = f"{files.PARTIAL_MARK}run"
-
-# The version of the numbers a finished run holds (evaluate_variant's and the
-# grids' extra numbers). It is raised when what one of them means changes; a
-# finished run measured by an older version is then measured again from its
-# saved model (`remeasure_variant`), not retrained and not kept stale.
-MEASURES_VERSION = 2
-
-
-def measured_now(numbers):
-    """Whether a run's numbers were measured by this version's measures.
-
-    Args:
-        numbers: a run's metrics or extra numbers, as read from its JSON.
-
-    Returns:
-        True when they carry the current ``MEASURES_VERSION``.
-    """
-    return isinstance(numbers, dict) and numbers.get("measures_version") == MEASURES_VERSION
 
 
 def build_model(config, data):
@@ -204,91 +192,6 @@ def write_figures(model, data, latent_codes, patterns, kl, history, folder, titl
             latent_codes, labels=data.labels_test, path=folder / "latent_spread.png", title=title
         )
         plots.plot_latent_grid(model, path=folder / "latent_grid.png", title=title)
-
-
-def finished_metrics(config, out_dir):
-    """The metrics of a finished run of exactly this config, or None (whether
-    they are current is `measured_now`'s question)."""
-    path = Path(out_dir) / config.name / "metrics.json"
-    if not path.is_file():
-        return None
-    try:
-        metrics = json.loads(path.read_text())
-    except ValueError:
-        return None
-    return metrics if same_config(metrics.get("config"), config) else None
-
-
-def check_not_replacing(config, out_dir):
-    """Raise a ValueError when ``out_dir/<name>/`` holds a finished run of
-    other settings (or a folder that is no finished run): a rerun with, say,
-    other epochs would otherwise replace it without a word."""
-    folder = Path(out_dir) / config.name
-    if not folder.exists():
-        return
-    try:
-        saved = json.loads((folder / "metrics.json").read_text()).get("config")
-    except (OSError, ValueError, AttributeError):
-        saved = None
-    if isinstance(saved, dict):
-        changes = config_changes(saved, config)
-        what = "a finished run with other settings: " + ", ".join(
-            f"{key} {there!r} there, {now!r} now" for key, there, now in changes
-        )
-    else:
-        what = "a folder that is not a finished run (no readable metrics.json with its settings)"
-    raise ValueError(
-        f"{folder} holds {what}. Pass overwrite=True to replace it once the new run is "
-        "complete, or another output folder, out_dir=<folder>, to keep both."
-    )
-
-
-def same_config(saved, config):
-    """Whether ``saved`` (a config dict read from a run's JSON) is ``config``;
-    fields added to ExperimentConfig since it was written count as their
-    defaults, so a new option does not retrain finished runs."""
-    return isinstance(saved, dict) and not config_changes(saved, config)
-
-
-def config_changes(saved, config):
-    """``(field, saved value, config's value)`` for each field where ``saved``
-    (a config dict read from a run's JSON; fields it lacks count as their
-    defaults) differs from ``config``."""
-    defaults = {f.name: f.default for f in dataclasses.fields(ExperimentConfig)}
-    saved = json.loads(json.dumps({**defaults, **saved}))
-    expected = json.loads(json.dumps(dataclasses.asdict(config)))
-    return [(key, saved.get(key), value) for key, value in expected.items()
-            if saved.get(key) != value]  # fmt: skip
-
-
-def resume_epoch(backup_dir):
-    """The epoch a run checkpointed by ``keras.callbacks.BackupAndRestore`` in
-    ``backup_dir`` continues from (0 for a fresh run). Read from the
-    callback's own ``training_metadata.json``."""
-    path = Path(backup_dir) / "training_metadata.json"
-    if not path.is_file():
-        return 0
-    try:
-        return int(json.loads(path.read_text())["epoch"])
-    except (ValueError, KeyError, TypeError):
-        return 0
-
-
-def read_history(path):
-    """The per-epoch history a ``keras.callbacks.CSVLogger`` wrote, across
-    resumed runs: one value per epoch (an epoch written twice, by a run killed
-    before its checkpoint, keeps the rerun's row); validation columns only at
-    the epochs that validated."""
-    rows = {}
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            rows[int(row.pop("epoch"))] = row
-    history = {}
-    for epoch in sorted(rows):
-        for key, value in rows[epoch].items():
-            if value not in ("", "NA"):
-                history.setdefault(key, []).append(float(value))
-    return history
 
 
 def run_variant(

@@ -26,7 +26,7 @@ import numpy as np
 
 from keras_svae import evaluation, files, plots
 from keras_svae.experiment import ExperimentConfig, load_experiment_data, run_variant
-from keras_svae.experiment.run import MEASURES_VERSION, measured_now, same_config
+from keras_svae.experiment.records import MEASURES_VERSION, measured_now, same_config
 from keras_svae.model import SparseVAE
 from keras_svae.reproduce.grid import progress_bar, recorded_failure
 from keras_svae.reproduce.measures import QUICK_GABOR, gabor_chance

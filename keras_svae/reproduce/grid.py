@@ -24,7 +24,7 @@ import tomllib
 
 from keras_svae import files
 from keras_svae.experiment import ExperimentConfig, run_variant
-from keras_svae.experiment.run import MEASURES_VERSION, finished_metrics, measured_now
+from keras_svae.experiment.records import MEASURES_VERSION, finished_metrics, measured_now
 from keras_svae.names import PAPER_PRIORS
 
 PRESETS = ("paper", "library")
