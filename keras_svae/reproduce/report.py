@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_svae import files
-from keras_svae.evaluation.collapse import MIN_EXPLAINED_VARIANCE, MIN_TEST_KL
+from keras_svae.evaluation.collapse import MIN_EXPLAINED_VARIANCE, MIN_TEST_KL, model_collapsed
 from keras_svae.names import PAPER_PRIORS
 from keras_svae.reproduce.claims import evaluate_claims
 from keras_svae.reproduce.grid import load_result, run_state
@@ -208,7 +208,9 @@ def _setting(value):
 
 
 def problems(runs):
-    """Failed runs and runs whose code collapsed (no active latent)."""
+    """Failed runs, and runs that collapsed: the model as a whole
+    (`evaluation.model_collapsed`, the check the claims make) or every latent
+    (no informative latent)."""
     lines = []
     for run in runs:
         state = run_state(run)
@@ -218,10 +220,13 @@ def problems(runs):
             )
         elif state == "finished":
             result = load_result(run)
-            if result.get("active_units", 1) == 0:
+            reason = model_collapsed(result)
+            if reason is None and result.get("active_units", 1) == 0:
+                reason = "no informative latent"
+            if reason is not None:
                 lines.append(
-                    f"- {run.label}: collapsed (no active latent; test KL "
-                    f"{result['test_kl']:.2f} nats)"
+                    f"- {run.label}: collapsed ({reason}; {result.get('active_units')} "
+                    f"informative latents, test KL {result['test_kl']:.2f} nats)"
                 )
         else:
             lines.append(f"- {run.label}: not run yet")
