@@ -207,6 +207,20 @@ def _setting(value):
     return "" if value is None else str(value)
 
 
+def sitting_text(wall_seconds):
+    """The report's words on the sitting that wrote it: its wall time, or that
+    every run was finished in earlier sittings (a sitting of under a minute
+    trained nothing; "0.0 min" would read as a measurement)."""
+    if wall_seconds is None:
+        return ""
+    if wall_seconds < 60:
+        return "; written from runs finished in earlier sittings"
+    return (
+        f"; wall time of the sitting that wrote this report (runs finished earlier kept, not "
+        f"timed): {wall_seconds / 60:.1f} min"
+    )
+
+
 def problems(runs):
     """Failed runs, and runs that collapsed: the model as a whole
     (`evaluation.model_collapsed`, the check the claims make) or every latent
@@ -259,13 +273,7 @@ def write_report(runs, out, seeds, presets, command="", wall_seconds=None, quick
         f", presets {', '.join(presets)}, seeds {', '.join(map(str, seeds))}, {len(runs)} runs",
         f"- machine: {platform.platform()}, {os.cpu_count()} CPU cores, Python "
         f"{platform.python_version()}",
-        f"- training time of the finished runs: {total / 60:.1f} min"
-        + (
-            f"; wall time of the sitting that wrote this report (runs finished earlier "
-            f"kept, not timed): {wall_seconds / 60:.1f} min"
-            if wall_seconds
-            else ""
-        ),
+        f"- training time of the finished runs: {total / 60:.1f} min" + sitting_text(wall_seconds),
         f"- written {datetime.datetime.now().isoformat(timespec='seconds')}",
         "",
     ]
