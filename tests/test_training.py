@@ -260,3 +260,22 @@ def test_help_shows_the_defaults():
     assert "(default: 1000)" in flat[1]  # --parity-samples
     assert "number of samples (default: 64)" in flat[2] and "(default: grid.png)" in flat[2]
     assert "(default: None)" not in " ".join(flat)  # options without one say what decides it
+
+
+def test_a_collapsed_run_says_so_in_one_line(tmp_path):
+    """A KL weight of 5,000 switches every latent off: run_variant says
+    "posterior collapse" with the reason and the settings that fix it; a
+    healthy run says nothing of the kind."""
+    from keras_svae.experiment import ExperimentConfig, run_variant
+
+    said = []
+    small = dict(data="synthetic", n_train=2000, epochs=3, iwae_k=10, n_eval=100, seed=0)
+    collapsed = run_variant(ExperimentConfig(**small, beta=5000.0, tag="b5000"), tmp_path,
+                            say=said.append)  # fmt: skip
+    warnings = [line for line in said if "posterior collapse" in line]
+    assert len(warnings) == 1, said
+    assert "test KL" in warnings[0] and "--kl-warmup-epochs" in warnings[0]
+    assert collapsed["test_kl"] < 1.0
+    said.clear()
+    run_variant(ExperimentConfig(**small), tmp_path, say=said.append)
+    assert not [line for line in said if "posterior collapse" in line], said
