@@ -332,6 +332,7 @@ def test_mnist_truncated_idx_file(tmp_path):  # row 61
         loaders.load_mnist(folder)
 
 
+@pytest.mark.slow
 def test_mnist_real_file_truncated(shared_data, tmp_path):  # row 62
     real = gzip.decompress((shared_data / "mnist" / "t10k-images-idx3-ubyte.gz").read_bytes())
     shutil.copy(shared_data / "mnist" / "t10k-labels-idx1-ubyte.gz", tmp_path)
@@ -880,6 +881,7 @@ def test_unbatched_dataset_of_2d_examples():  # row 196
         assert fresh.data_shape == (8, 8)
 
 
+@pytest.mark.slow
 def test_train_rerun_with_other_settings(tmp_path, capsys):  # row 197
     out = tmp_path / "runs"
     argv = [*FAST, "--out", str(out)]

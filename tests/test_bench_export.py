@@ -6,8 +6,13 @@ how fast anything is (no timing assertions).
 
 import re
 
+import pytest
+
 from benchmarks import bench_export
 from keras_svae import SparseVAE
+
+# Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
 
 
 def test_bench_export_runs_and_prints_every_runtime(tmp_path, capsys):

@@ -12,6 +12,9 @@ import pytest
 
 from benchmarks import bench_iwae
 
+# Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 
 def _number(pattern, text):
     found = re.search(pattern, text)

@@ -8,7 +8,12 @@ optimisation buys, where a step's time goes) are left to the full run.
 import math
 import re
 
+import pytest
+
 from benchmarks import bench_training
+
+# Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
 
 PRIOR_ROWS = [label for label, _ in bench_training.MODELS]
 

@@ -13,6 +13,9 @@ from keras_svae.experiment import MEASURES_VERSION
 from keras_svae.reproduce.beyond import DATASETS, FISTA, LABELS
 from keras_svae.reproduce.beyond_report import best_summary
 
+# Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(epochs=1, max_train=300, max_test=200, iwae_k=10, n_eval=50, kl_warmup_epochs=0)
 PAIRINGS = ("student_t", "laplace-learned")  # a sampled KL and exact zeros

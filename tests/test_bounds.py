@@ -165,6 +165,7 @@ def _thresholded_toy(prior, posterior, threshold):
 
 
 @pytest.mark.parametrize("prior, posterior, threshold", THRESHOLDED)
+@pytest.mark.slow
 def test_iwae_of_a_thresholded_posterior_is_log_px_of_the_trained_model(
     prior, posterior, threshold
 ):

@@ -10,6 +10,9 @@ import keras_svae
 from keras_svae.callbacks import ImageSummaries, KLWarmUp, SparsitySummaries
 from keras_svae.data import synthetic_patches
 
+# Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 
 def test_image_summaries_reach_tensorboard(tmp_path):
     data = synthetic_patches(400, seed=0)

@@ -116,6 +116,7 @@ def write_idx(folder, split, images, labels):
 
 # ------------------------------------------------------------------ MNIST
 @pytest.mark.parametrize("split", ["train", "test"])
+@pytest.mark.slow
 def test_mnist_from_tfds_is_the_idx_digits(mnist_tfds_dir, mnist_digits, split):
     images, labels = mnist_digits[split]
     ds, info = load_mnist(
@@ -128,6 +129,7 @@ def test_mnist_from_tfds_is_the_idx_digits(mnist_tfds_dir, mnist_digits, split):
     np.testing.assert_array_equal(y, labels)
 
 
+@pytest.mark.slow
 def test_mnist_tfds_and_idx_pipelines_are_identical_and_train(
     mnist_tfds_dir, mnist_digits, tmp_path
 ):
@@ -176,6 +178,7 @@ def test_cifar10_from_tfds_is_the_binary_records(cifar_tfds_dir, cifar_files):
         np.testing.assert_array_equal(y, labels)
 
 
+@pytest.mark.slow
 def test_cifar10_patches_from_tfds_equal_the_binary_ones_and_train(cifar_tfds_dir, cifar_files):
     options = dict(split="train", patch_size=8, patches_per_image=2, whiten="zca",
                    batch_size=100, seed=1)  # fmt: skip

@@ -52,6 +52,7 @@ def test_canonical_form_draws_the_same_image():
     assert np.all((canonical[:, 5] > -np.pi) & (canonical[:, 5] <= np.pi))
 
 
+@pytest.mark.slow
 def test_summary_counts_gabor_like_atoms_among_informative_ones():
     rng = np.random.default_rng(2)
     atoms = np.concatenate([

@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "distributed_training.py"
 

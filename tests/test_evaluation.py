@@ -63,6 +63,7 @@ def linear_gaussian():
 
 
 # ------------------------------------------------------------------ likelihood
+@pytest.mark.slow
 def test_iwae_approaches_exact_log_likelihood(linear_gaussian):
     model, x, exact = linear_gaussian
     x, exact = x[:20], exact[:20]
@@ -89,6 +90,7 @@ def test_iwae_uses_exactly_k_samples_in_uneven_chunks(linear_gaussian):
     assert single.shape == (3,) and np.all(np.isfinite(single))
 
 
+@pytest.mark.slow
 def test_iwae_and_elbo_are_exact_when_q_is_the_true_posterior():
     """With orthogonal columns of A the true posterior factorises, and an
     encoder set by hand to it makes every weight p(x, z) / q(z given x) equal
@@ -143,6 +145,7 @@ def test_iwae_and_elbo_repeat_with_a_seed(linear_gaussian):
     assert weighted == pytest.approx(np.average(per_example, weights=weights))
 
 
+@pytest.mark.slow
 def test_cauchy_iwae_is_stable_where_the_elbo_is_not():
     """Cauchy posterior, Gaussian likelihood: E_q[z^2] is infinite, so the
     ELBO is minus infinity and single-draw estimates scatter wildly; the IWAE
@@ -498,6 +501,7 @@ def _gabor_bank(n, rng, shape=(12, 12)):
     return np.array(bank)
 
 
+@pytest.mark.slow
 def test_gabor_score_is_high_for_gabors_and_low_for_noise():
     rng = np.random.default_rng(0)
     bank = _gabor_bank(8, rng)
@@ -517,6 +521,7 @@ def test_gabor_score_is_high_for_gabors_and_low_for_noise():
         evaluation.gabor_likeness(noise, (12, 12), active=[0, 1])
 
 
+@pytest.mark.slow
 def test_gabor_chance_is_the_pass_rate_of_smooth_random_patterns():
     """Issue 20 item 8: the Gabor test passes about a third of smooth 1/f^2
     random patterns on 12x12 patches."""

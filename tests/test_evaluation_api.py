@@ -30,6 +30,7 @@ def model():
     ],
     ids=["batched", "unbatched", "with-labels"],
 )
+@pytest.mark.slow
 def test_model_functions_accept_a_dataset_with_the_same_numbers(model, dataset):
     np.testing.assert_array_equal(evaluation.codes(model, dataset), evaluation.codes(model, X))
     np.testing.assert_allclose(

@@ -154,6 +154,7 @@ def _ks_pvalue(z, prior):
 
 
 # ------------------------------------------------------------ export.json
+@pytest.mark.slow
 def test_export_folder_and_json(bernoulli):
     model, out, info = bernoulli
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
@@ -228,6 +229,7 @@ def test_quantized_files_are_smaller(bernoulli):
 
 
 # ------------------------------------------------------------- SavedModel
+@pytest.mark.slow
 def test_saved_model_in_fresh_process_matches_keras(bernoulli, fresh_process_results):
     model, _, info = bernoulli
     got = fresh_process_results["bernoulli"]
@@ -241,6 +243,7 @@ def test_saved_model_in_fresh_process_matches_keras(bernoulli, fresh_process_res
     assert got["gen_a_images"].shape == (2000, 5, 5, 1)
 
 
+@pytest.mark.slow
 def test_saved_model_generate_is_deterministic_per_seed(fresh_process_results):
     got = fresh_process_results["bernoulli"]
     np.testing.assert_array_equal(got["gen_a_z"], got["gen_b_z"])
@@ -249,6 +252,7 @@ def test_saved_model_generate_is_deterministic_per_seed(fresh_process_results):
     assert np.abs(got["gen_a_images"] - got["gen_c_images"]).max() > 1e-3
 
 
+@pytest.mark.slow
 def test_saved_model_generate_draws_from_the_prior(bernoulli, whitened, fresh_process_results):
     for (_, _, info, *_), name in ((bernoulli, "bernoulli"), (whitened, "whitened")):
         z = fresh_process_results[name]["gen_a_z"]
@@ -258,6 +262,7 @@ def test_saved_model_generate_draws_from_the_prior(bernoulli, whitened, fresh_pr
     assert _ks_pvalue(z, dict(bernoulli[2]["prior"], family="normal")) < 1e-3
 
 
+@pytest.mark.slow
 def test_whitened_export_undoes_preprocessing(whitened, fresh_process_results):
     model, out, info, whitening = whitened
     assert not (out / "stale.txt").exists()  # overwrite replaced the old folder

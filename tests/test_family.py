@@ -156,6 +156,7 @@ def test_spike_slab_closed_form_matches_quadrature(q_logit, p_logit):
 
 
 @pytest.mark.parametrize("family", ["normal", "laplace"])
+@pytest.mark.slow
 def test_continuous_posterior_to_spike_slab_matches_quadrature(family):
     cls, std = (tfd.Normal, STD_NORMAL) if family == "normal" else (tfd.Laplace, STD_LAPLACE)
     for p_logit in (-6.0, 0.0, 5.0):
@@ -378,6 +379,7 @@ def test_fista_codes_match_scikit_learn_lasso():
         assert np.array_equal(codes == 0, np.abs(reference) < 1e-12) and np.any(codes == 0)
 
 
+@pytest.mark.slow
 def test_sparse_coding_recovers_the_synthetic_bases_and_round_trips(tmp_path):
     dataset, info = load_synthetic(4000, seed=0)
     model = SparseCoding(n_atoms=5, l1=0.1, n_iter=100, seed=0)

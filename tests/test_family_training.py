@@ -70,6 +70,7 @@ def trained(case):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.slow
 def test_new_family_member_trains_with_a_falling_finite_loss(case):
     model, losses, _ = trained(case)
     prior, posterior, _ = CASES[case]
@@ -91,6 +92,7 @@ ROUND_TRIP = {
 
 
 @pytest.mark.parametrize("case", sorted(ROUND_TRIP))
+@pytest.mark.slow
 def test_keras_round_trip_of_every_new_prior_and_posterior(case, tmp_path):
     if case in CASES:
         model = trained(case)[0]
@@ -161,6 +163,7 @@ def exported(request, tmp_path_factory):
     return prior, model, out, info
 
 
+@pytest.mark.slow
 def test_export_records_the_prior_and_its_parity_holds(exported):
     prior, model, _, info = exported
     recorded = info["prior"]
@@ -212,6 +215,7 @@ def run_cli(tmp_path, *argv):
     return folder, metrics
 
 
+@pytest.mark.slow
 def test_cli_trains_a_student_t_prior_with_its_degrees_of_freedom(tmp_path):
     folder, metrics = run_cli(tmp_path, "--prior", "student_t", "--prior-df", "4")
     assert folder.name == "synthetic-student_t-df4-z10"
@@ -220,6 +224,7 @@ def test_cli_trains_a_student_t_prior_with_its_degrees_of_freedom(tmp_path):
     assert model.prior_df == 4.0 and float(model.prior.distribution.df) == 4.0
 
 
+@pytest.mark.slow
 def test_cli_trains_with_a_threshold_and_a_laplace_posterior(tmp_path):
     folder, metrics = run_cli(
         tmp_path, "--prior", "laplace", "--posterior", "Laplace", "--threshold", "0.1"
@@ -233,6 +238,7 @@ def test_cli_trains_with_a_threshold_and_a_laplace_posterior(tmp_path):
     assert 0 < np.mean(z == 0) < 1  # exact zeros, not all of them
 
 
+@pytest.mark.slow
 def test_cli_sets_the_slab_scale_and_the_gamma_prior_of_learned_thresholds(tmp_path):
     folder, metrics = run_cli(tmp_path / "slab", "--prior", "spike_slab", "--prior-scale", "2")
     assert (
@@ -249,6 +255,7 @@ def test_cli_sets_the_slab_scale_and_the_gamma_prior_of_learned_thresholds(tmp_p
     assert tuple(model.threshold_prior) == (3.0, 10.0) and model.threshold == "learned"
 
 
+@pytest.mark.slow
 def test_cli_trains_with_the_iwae_objective(tmp_path):
     folder, metrics = run_cli(
         tmp_path, "--prior", "spike_slab", "--slab-probability", "0.2", "--objective", "iwae",

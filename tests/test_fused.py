@@ -34,6 +34,7 @@ def _function_module(model):
     return model.train_function.__module__
 
 
+@pytest.mark.slow
 def test_fused_matches_keras_loop_with_a_smaller_last_batch(patches):
     # 1000 = 15 x 64 + 40: each epoch ends in a batch of another shape, run
     # after the fused run of same-shaped batches.
@@ -55,6 +56,7 @@ def test_fused_matches_keras_loop_with_a_smaller_last_batch(patches):
         assert got[key] == pytest.approx(want[key], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_fused_dataset_of_tuples_and_steps_per_epoch(patches):
     # (x,) elements, and a repeated dataset cut by steps_per_epoch=12, three
     # executions of 4 steps: 24 steps in 2 epochs on both paths (a
@@ -87,6 +89,7 @@ def test_fused_dataset_of_tuples_and_steps_per_epoch(patches):
         dict(jit_compile=True, steps_per_execution=4, run_eagerly=True),
     ],
 )
+@pytest.mark.slow
 def test_keras_loop_where_fusing_does_not_apply(compile_kwargs, patches):
     model = keras_svae.SparseVAE(
         latent_dim=10, decoder="linear", encoder_units=(32,), likelihood_scale=0.1, seed=0
@@ -97,6 +100,7 @@ def test_keras_loop_where_fusing_does_not_apply(compile_kwargs, patches):
     assert _function_module(model) != "keras_svae.fused"
 
 
+@pytest.mark.slow
 def test_fused_training_still_refuses_bad_data(patches):
     model = keras_svae.SparseVAE(
         latent_dim=10, decoder="linear", encoder_units=(32,), likelihood_scale=0.1, seed=0
@@ -109,6 +113,7 @@ def test_fused_training_still_refuses_bad_data(patches):
         model.fit(data, epochs=1, verbose=0)
 
 
+@pytest.mark.slow
 def test_fused_validation_matches_keras_loop(patches):
     losses = {}
     for fuse in (True, False):

@@ -32,6 +32,7 @@ def _imports(path):
             yield node.value.id, node.attr
 
 
+@pytest.mark.slow
 def test_no_module_imports_a_private_name_from_another():
     offenders = []
     for path in [*MODULES, *ROOT.glob("training/*.py"), *ROOT.glob("export/*.py")]:
@@ -73,6 +74,7 @@ def test_one_list_of_prior_names_one_atomic_writer():
     assert spelled == [Path("keras_svae/names.py")]
 
 
+@pytest.mark.slow
 def test_wheel_installs_only_the_library_and_its_console_scripts(tmp_path):
     result = subprocess.run(
         [
@@ -102,6 +104,7 @@ def test_wheel_installs_only_the_library_and_its_console_scripts(tmp_path):
         assert f"{script} = keras_svae.cli:" in scripts
 
 
+@pytest.mark.slow
 def test_importing_the_library_keeps_the_matplotlib_backend():
     code = (
         "import matplotlib; matplotlib.use('pdf'); b = matplotlib.get_backend(); "

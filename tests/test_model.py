@@ -32,6 +32,7 @@ def _model(prior, **kwargs):
 
 
 @pytest.mark.parametrize("prior", ["normal", "laplace", "cauchy"])
+@pytest.mark.slow
 def test_loss_falls_on_synthetic_data(prior, patches):
     model = _model(prior)
     model.compile()
@@ -44,6 +45,7 @@ def test_loss_falls_on_synthetic_data(prior, patches):
     assert after["reconstruction"] < before["reconstruction"]
 
 
+@pytest.mark.slow
 def test_cauchy_2000_steps_without_nan(patches):
     model = _model("cauchy")
     model.compile()
@@ -88,6 +90,7 @@ def test_keras_round_trip_gives_equal_outputs(tmp_path, patches):
 
 
 @pytest.mark.parametrize("prior", ["laplace", "cauchy"])
+@pytest.mark.slow
 def test_same_seed_same_weights(prior, patches):
     def run(seed):
         model = _model(prior, seed=seed, n_samples=2)
@@ -134,6 +137,7 @@ def test_steps_per_epoch_must_be_a_multiple_of_steps_per_execution(patches):
     assert execution_size(100, 32) == 25 and execution_size(97, 32) == 1
 
 
+@pytest.mark.slow
 def test_fit_on_dataset_with_bernoulli(patches):
     x = (patches.x - patches.x.min()) / (patches.x.max() - patches.x.min())
     labels = np.arange(len(x)) % 3
@@ -221,6 +225,7 @@ print(json.dumps({"history": history.history,
 """
 
 
+@pytest.mark.slow
 def test_same_seed_same_run_for_numpy_input_in_separate_processes():
     """Keras shuffles arrays with an unseeded generator; a seeded SparseVAE
     orders them from its seed, so two processes end with the same weights."""

@@ -191,6 +191,7 @@ def test_saving_under_a_file_fails_and_keeps_that_file(tmp_path):
     assert blocker.read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_importing_the_library_keeps_the_matplotlib_backend():
     code = (
         "import matplotlib; matplotlib.use('pdf'); b = matplotlib.get_backend(); "

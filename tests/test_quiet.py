@@ -8,6 +8,9 @@ import pytest
 
 from keras_svae.quiet import hidden
 
+# Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 CODE = "import keras_svae, tensorflow as tf; print(int(tf.constant(1) + 1))"
 
 

@@ -17,6 +17,9 @@ from keras_svae import SparseVAE, evaluation
 from keras_svae.reproduce import Comparison, evaluate_claims, paired_verdict
 from keras_svae.reproduce.measures import gradient_variance
 
+# Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "training" / "configs"
 # The quick grid made smaller still: one epoch on a few hundred examples.

@@ -9,6 +9,10 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+# Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,6 +12,9 @@ from keras_svae import evaluation
 from keras_svae.cli import train_main
 from keras_svae.data import synthetic_patches
 
+# Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

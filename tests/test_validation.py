@@ -130,6 +130,7 @@ def _weight_change(x, sample_weight=None, batch_size=100):
     return np.concatenate([v.numpy().ravel() for v in model.trainable_variables]) - start
 
 
+@pytest.mark.slow
 def test_sample_weight_weighs_each_example():
     # Every other example has weight 0. Replacing those examples by other data
     # must not change training at all (same batch shapes, so the same latent
