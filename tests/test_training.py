@@ -265,7 +265,6 @@ def test_help_shows_the_defaults():
     assert "(default: None)" not in " ".join(flat)  # options without one say what decides it
 
 
-@pytest.mark.slow
 def test_a_collapsed_run_says_so_in_one_line(tmp_path):
     """A KL weight of 5,000 switches every latent off: run_variant says
     "posterior collapse" with the reason and the settings that fix it; a
