@@ -42,18 +42,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.bench_training import (  # noqa: E402
-    DATA_DIM,
-    DECODER_UNITS,
-    DEFAULT_DATA,
-    ENCODER_UNITS,
-    LAPLACE,
-    build_model,
-    load_mnist,
-    make_dataset,
-    matmul_gflops,
-    peak_rss_mib,
-)
+from benchmarks.training.baseline import DATA_DIM, DECODER_UNITS, ENCODER_UNITS  # noqa: E402
+from benchmarks.training.data import DEFAULT_DATA, load_mnist, make_dataset  # noqa: E402
+from benchmarks.training.models import LAPLACE, build_model  # noqa: E402
+from benchmarks.training.timing import matmul_gflops, peak_rss_mib  # noqa: E402
 from keras_svae import evaluation  # noqa: E402
 from keras_svae.data import read_mnist_idx  # noqa: E402
 from keras_svae.kl import kl_divergence  # noqa: E402

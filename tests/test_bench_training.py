@@ -11,11 +11,13 @@ import re
 import pytest
 
 from benchmarks import bench_training
+from benchmarks.training.data import make_dataset
+from benchmarks.training.models import MODELS, train_flops_per_example
 
 # Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
 pytestmark = pytest.mark.slow
 
-PRIOR_ROWS = [label for label, _ in bench_training.MODELS]
+PRIOR_ROWS = [label for label, _ in MODELS]
 
 
 def _numbers(line):
@@ -81,15 +83,15 @@ def test_flop_count_follows_the_layers():
     # 784-512-256-20 encoder, 10-256-512-784 decoder, x2 FLOPs per MAC, x3.
     enc = 784 * 512 + 512 * 256 + 256 * 20
     dec = 10 * 256 + 256 * 512 + 512 * 784
-    assert bench_training.train_flops_per_example(10) == 6 * (enc + dec)
-    assert bench_training.train_flops_per_example(10, n_samples=4) == 6 * (enc + 4 * dec)
+    assert train_flops_per_example(10) == 6 * (enc + dec)
+    assert train_flops_per_example(10, n_samples=4) == 6 * (enc + 4 * dec)
 
 
 def test_pipeline_reshuffles_every_epoch_and_keeps_all_examples():
     import numpy as np
 
     x = np.arange(40, dtype=np.uint8)[:, None] * np.ones((1, 3), np.uint8)
-    ds = bench_training.make_dataset(x, batch_size=8, seed=1)
+    ds = make_dataset(x, batch_size=8, seed=1)
     epochs = [np.concatenate([b.numpy()[:, 0] for b in ds]) for _ in range(2)]
     for e in epochs:
         assert sorted(np.round(e * 255).astype(int).tolist()) == list(range(40))

@@ -4,7 +4,12 @@ source (pyproject.toml). The site itself is built by `mkdocs build --strict`
 in .ci/run, which fails on a broken link or a name that does not resolve."""
 
 import ast
+import html
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -92,3 +97,35 @@ def test_changelog_has_the_current_version():
     assert re.search(r"^## \[\d+\.\d+\.\d+\] - \d{4}-\d{2}-\d{2}$", changelog, re.MULTILINE), (
         "CHANGELOG.md has no released version in keep-a-changelog form (## [x.y.z] - date)"
     )
+
+
+NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
+
+
+def _page_text(page):
+    """The text a reader sees on a built page: its HTML without tags or entities."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+
+
+def test_notebooks_are_rendered_in_the_site(tmp_path):
+    # The site is built as .ci/run builds it; docs/hooks/notebooks.py turns each
+    # examples/<name>.ipynb into a page notebooks/<name>/ that shows its code.
+    assert NOTEBOOKS, "examples/ has no notebooks"
+    site = tmp_path / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        timeout=300,
+    )
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-3000:]}"
+    for notebook in NOTEBOOKS:
+        page = site / "notebooks" / notebook.stem / "index.html"
+        assert page.exists(), f"{notebook.name} has no page in the built site ({page})"
+        code = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+        last_line = "".join(code[-1]["source"]).strip().splitlines()[-1].strip()
+        assert last_line in _page_text(page), (
+            f"the page of {notebook.name} does not show its last code cell ({last_line!r})"
+        )
