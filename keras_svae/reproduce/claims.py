@@ -109,6 +109,15 @@ class Claim:
             return "not reproduced"
         return "mixed"
 
+    @property
+    def short_verdict(self):
+        """The verdict without the list of collapsed runs (for the summary
+        table; the claim's own table lists them)."""
+        if self.collapsed:
+            runs = {entry.split(" seed ")[0] for entry in self.collapsed}
+            return f"untestable: collapsed ({', '.join(sorted(runs))}; {len(self.collapsed)} runs)"
+        return self.verdict
+
 
 def _values(results, experiment, prior, key, seeds, role="main"):
     """Per-seed values of ``key`` (None where missing)."""

@@ -285,7 +285,7 @@ def write_report(runs, out, seeds, presets, command="", wall_seconds=None, quick
         ]
     lines += ["## Verdicts", ""]
     rows = [
-        [c.number, c.claim] + [f"**{claims[p][i].verdict}**" for p in presets]
+        [c.number, c.claim] + [f"**{claims[p][i].short_verdict}**" for p in presets]
         for i, c in enumerate(claims[presets[0]])
     ]
     lines += markdown_table(["#", "claim", *presets], rows) + [""]
