@@ -351,3 +351,13 @@ def test_tables_print_collapsed_and_the_chance_levels():
     assert metric_cell([collapsed, used], "hoyer_sparsity", "{:.2f}") == "0.40 (1 collapsed)"
     assert metric_cell([collapsed], "hoyer_sparsity", "{:.2f}") == "collapsed"
     assert metric_cell([collapsed], "kl_top_share", "{:.2f}") == "collapsed"
+
+
+def test_a_report_written_from_finished_runs_says_so():
+    """A sitting that trained nothing took under a minute: its "0.0 min" read
+    as a measured wall time."""
+    from keras_svae.reproduce.report import sitting_text
+
+    assert sitting_text(None) == ""
+    assert sitting_text(0.6) == "; written from runs finished in earlier sittings"
+    assert sitting_text(2124.0).endswith("(runs finished earlier kept, not timed): 35.4 min")
