@@ -222,9 +222,10 @@ def sitting_text(wall_seconds):
 
 
 def problems(runs):
-    """Failed runs, and runs that collapsed: the model as a whole
-    (`evaluation.model_collapsed`, the check the claims make) or every latent
-    (no informative latent)."""
+    """Failed runs, and runs that fail the claims' check
+    (`evaluation.model_collapsed`) or have no informative latent: "collapsed"
+    when no latent is in use, "learned little" when some are but the
+    reconstructions explain under a tenth of the variance."""
     lines = []
     for run in runs:
         state = run_state(run)
@@ -238,8 +239,11 @@ def problems(runs):
             if reason is None and result.get("active_units", 1) == 0:
                 reason = "no informative latent"
             if reason is not None:
+                # No informative latent: the latents are unused (collapse); with some in
+                # use the model fails the check by its reconstructions: it learned little.
+                what = "collapsed" if not result.get("active_units") else "learned little"
                 lines.append(
-                    f"- {run.label}: collapsed ({reason}; {result.get('active_units')} "
+                    f"- {run.label}: {what} ({reason}; {result.get('active_units')} "
                     f"informative latents, test KL {result['test_kl']:.2f} nats)"
                 )
         else:
@@ -295,7 +299,7 @@ def write_report(runs, out, seeds, presets, command="", wall_seconds=None, quick
         f"KL < {MIN_TEST_KL:g} nat, `evaluation.model_collapsed`; each claim says which of "
         "its models must have learned).",
         "",
-        "## Runs that failed or collapsed",
+        "## Runs that failed, collapsed or learned little",
         "",
         *problems(runs),
         "",
