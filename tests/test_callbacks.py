@@ -93,19 +93,32 @@ def test_sparsity_summaries_reach_tensorboard_without_touching_the_training_seed
     assert histogram.ndim == 2 and histogram.shape[1] == 3  # (left, right, count) buckets
 
 
-def test_kl_warm_up_ramps_the_kl_weight_to_beta():
-    data = synthetic_patches(400, seed=0)
+def warm_up_model():
+    """A small compiled model whose KL weight ramps to beta = 2."""
     model = keras_svae.SparseVAE(
         latent_dim=3, decoder="linear", encoder_units=(8,), seed=0, likelihood_scale=0.1, beta=2.0
     )
     model.compile()
-    seen = []
+    return model
 
-    class Watch(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            seen.append(float(self.model.kl_weight.numpy()))
 
-    model.fit(data.x, epochs=4, batch_size=100, verbose=0, callbacks=[KLWarmUp(2), Watch()])
+class KLWeightWatch(keras.callbacks.Callback):
+    """Records the KL weight after every training step."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen.append(float(self.model.kl_weight.numpy()))
+
+
+def test_kl_warm_up_ramps_the_kl_weight_to_beta():
+    data = synthetic_patches(400, seed=0)
+    model = warm_up_model()
+    watch = KLWeightWatch()
+    seen = watch.seen
+    model.fit(data.x, epochs=4, batch_size=100, verbose=0, callbacks=[KLWarmUp(2), watch])
     # 4 steps an epoch: the weight rises over the first 8 steps, then stays at beta.
     assert seen[0] == 0.0
     assert all(a <= b for a, b in zip(seen, seen[1:]))
@@ -132,21 +145,14 @@ def test_kl_warm_up_counts_epochs_on_data_of_unknown_length(tmp_path):
     # filter() hides the length: Keras does not know the steps of an epoch.
     dataset = tf.data.Dataset.from_tensor_slices(data.x).batch(100).filter(lambda x: True)
     assert int(dataset.cardinality()) == tf.data.UNKNOWN_CARDINALITY
-    model = keras_svae.SparseVAE(
-        latent_dim=3, decoder="linear", encoder_units=(8,), seed=0, likelihood_scale=0.1, beta=2.0
-    )
-    model.compile()
-    seen = []
-
-    class Watch(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            seen.append(float(self.model.kl_weight.numpy()))
-
+    model = warm_up_model()
+    watch = KLWeightWatch()
+    seen = watch.seen
     history = model.fit(
         dataset,
         epochs=3,
         verbose=0,
-        callbacks=[KLWarmUp(5), keras.callbacks.TensorBoard(str(tmp_path)), Watch()],
+        callbacks=[KLWarmUp(5), keras.callbacks.TensorBoard(str(tmp_path)), watch],
     )
     # 4 steps an epoch, the ramp over 5 epochs: 0, 0.4, 0.8 (beta 2), one value an epoch.
     assert seen == pytest.approx([0.0] * 4 + [0.4] * 4 + [0.8] * 4)
@@ -185,16 +191,11 @@ def test_kl_warm_up_continues_in_a_run_restored_by_backup_and_restore(tmp_path):
     data = synthetic_patches(200, seed=0)
     model = keras_svae.SparseVAE(latent_dim=2, decoder="linear", encoder_units=(8,), seed=0)
     model.compile()
-    seen = []
 
     class StopAtEpoch2(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             if epoch == 2:
                 raise KeyboardInterrupt  # a killed run, after 2 checkpointed epochs
-
-    class Watch(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            seen.append(float(self.model.kl_weight.numpy()))
 
     backup = keras.callbacks.BackupAndRestore(str(tmp_path))
     with pytest.raises(KeyboardInterrupt):
@@ -202,7 +203,8 @@ def test_kl_warm_up_continues_in_a_run_restored_by_backup_and_restore(tmp_path):
                   callbacks=[backup, KLWarmUp(4), StopAtEpoch2()])  # fmt: skip
     model.kl_weight.assign(0.0)
     restore = keras.callbacks.BackupAndRestore(str(tmp_path))
+    watch = KLWeightWatch()
     model.fit(data.x, epochs=4, batch_size=100, verbose=0,
-              callbacks=[restore, KLWarmUp(4), Watch()])  # fmt: skip
+              callbacks=[restore, KLWarmUp(4), watch])  # fmt: skip
     # Epochs 2 and 3 of a 4-epoch ramp, two steps each: 2/4, 2.5/4, 3/4, 3.5/4.
-    assert seen == pytest.approx([0.5, 0.625, 0.75, 0.875])
+    assert watch.seen == pytest.approx([0.5, 0.625, 0.75, 0.875])

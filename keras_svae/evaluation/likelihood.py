@@ -244,7 +244,7 @@ def iwae(model, x, k=5000, batch_size=32, seed=None, progress=True, chunk_size=N
     taken against Lebesgue measure plus a point mass at 0 per latent, so that
     E w = p(x) and the estimate converges to log p(x), all configurations of
     zeros included. A continuous proposal would converge to the all-slab part
-    only: 1.5 nats short on the issue's 2-latent toy, more with more latents. In
+    only: 1.5 nats short on a 2-latent linear-Gaussian toy, more with more latents. In
     many latents the spike proposal rarely draws the zeros the posterior
     needs, and the bound is loose at any practical k, but it never falls more
     than log 2 below the posterior-only one with half the draws.
