@@ -184,3 +184,17 @@ def check_threshold(threshold, threshold_prior, posterior_family, objective):
             "point mass at 0) does not have. Use objective='elbo' with threshold=."
         )
     return threshold, pair
+
+
+def check_unit_norm(unit_norm_decoder, decoder):
+    """Return ``unit_norm_decoder`` as a bool, refusing it for a decoder other
+    than the named "linear" one (whose columns are the atoms it keeps at norm 1)."""
+    if not isinstance(unit_norm_decoder, bool):
+        raise ValueError(f"unit_norm_decoder must be True or False, got {unit_norm_decoder!r}.")
+    if unit_norm_decoder and decoder != "linear":
+        raise ValueError(
+            "unit_norm_decoder=True keeps the columns of the linear decoder (the atoms of "
+            f"sparse coding) at unit norm; this model's decoder is {decoder!r}. "
+            'Use decoder="linear".'
+        )
+    return unit_norm_decoder

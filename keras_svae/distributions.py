@@ -280,8 +280,28 @@ class Horseshoe(tfd.Horseshoe):
         return super()._log_prob(tf.where(near_zero, smoothed, x))
 
 
-def _named_prior(name, latent_dim, scale, dtype, df, slab_probability):
+def named_prior(name, latent_dim, scale, dtype="float32", df=None, slab_probability=None):
+    """A named prior centred at 0 whose scale may be a tensor (a learned one).
+
+    ``make_prior`` checks its arguments and calls this; a model with a
+    learned prior scale calls it with the scale's current value.
+
+    Args:
+        name: one of ``PRIORS``.
+        latent_dim: number of latent variables.
+        scale: the scale, a number or a tensor broadcastable to [latent_dim].
+        dtype: floating dtype of the distribution's parameters.
+        df: the Student-t's degrees of freedom (None: the default 3).
+        slab_probability: the spike-and-slab's slab probability (None: 0.5).
+
+    Returns:
+        A ``tfd.Independent`` with event shape [latent_dim].
+    """
     loc = tf.zeros([latent_dim], dtype=dtype)
+    if name == "student_t":
+        df = check_df(df)
+    if name == "spike_slab":
+        slab_probability = check_slab_probability(slab_probability)
     scale = tf.cast(scale, dtype)
     if name == "student_t":
         base = tfd.StudentT(df=tf.cast(df, dtype), loc=loc, scale=scale)
@@ -339,7 +359,7 @@ def make_prior(prior, latent_dim, scale=1.0, dtype="float32", *, df=None, slab_p
     df = check_df(df) if name == "student_t" else None
     if name == "spike_slab":
         slab_probability = check_slab_probability(slab_probability)
-    return _named_prior(name, latent_dim, scale, dtype, df, slab_probability)
+    return named_prior(name, latent_dim, scale, dtype, df, slab_probability)
 
 
 def make_posterior(posterior, loc, scale):

@@ -1,7 +1,6 @@
 """SparseVAE: the model, its steps and its config (the loss: its class docstring)."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_svae import distribute, validation
@@ -9,6 +8,7 @@ from keras_svae.distributions import make_prior
 from keras_svae.fused import FusedExecution
 from keras_svae.inputs import CheckedInputs
 from keras_svae.kl import kl_divergence, uses_closed_form
+from keras_svae.learned_prior import LearnedPrior, check_learn_prior_scale, check_train_size
 from keras_svae.likelihoods import make_likelihood
 from keras_svae.names import (
     DECODERS,
@@ -23,12 +23,12 @@ from keras_svae.names import (
 from keras_svae.networks import make_networks
 from keras_svae.posteriors import posterior_from_params, posterior_width
 from keras_svae.serialization import AtomicSaving, deserialize_option, serialize_option
-from keras_svae.thresholds import THRESHOLD_PRIOR, Thresholded, soft_threshold, threshold_kl
+from keras_svae.thresholds import THRESHOLD_PRIOR, Thresholded, soft_threshold
 from keras_svae.validation import check_number, check_positive_int, check_scale
 
 
 @keras.saving.register_keras_serializable(package="keras_svae")
-class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
+class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, LearnedPrior, keras.Model):
     """A variational auto-encoder with a sparsity-promoting prior.
 
     The loss is the negative ELBO per example, -E_q[log p(x given z)] + beta *
@@ -42,7 +42,10 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
         prior: a name of ``keras_svae.PRIORS`` ("normal", "laplace", "cauchy",
             "student_t", "spike_slab", "horseshoe"), a ``tfd.Distribution``
             with event shape [latent_dim], or a factory ``f(latent_dim, dtype)``.
-        prior_scale: scale of a named prior (the slab's for "spike_slab").
+        prior_scale: scale of a named prior (the slab's for "spike_slab"); the
+            starting value of a learned one.
+        learn_prior_scale: None, "shared" or "per_latent": learn the named
+            location-scale prior's scale by the ELBO (``keras_svae.learned_prior``).
         prior_df: the "student_t" prior's degrees of freedom (1 is Cauchy).
         slab_probability: the "spike_slab" prior's chance of a non-zero latent.
         posterior: a name of ``keras_svae.POSTERIORS`` ("normal", "laplace",
@@ -56,6 +59,9 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
         encoder_units: hidden layer sizes of the "mlp" encoder.
         decoder_units: hidden layer sizes of the "mlp" decoder.
         activation: the named networks' hidden activation (paper: "softplus").
+        unit_norm_decoder: keep each column of the "linear" decoder (the atom
+            a latent adds) at unit norm, as sparse coding does, so unused
+            atoms cannot shrink away; pair it with ``learn_prior_scale``.
         decoder_activation: the named decoder's output activation (None; the
             paper uses "sigmoid" with its squared-error loss).
         scale_activation: "softplus" (plus a floor) or "exp" (the paper's):
@@ -70,6 +76,9 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
             Laplace posteriors draw exact zeros where the noise is within it
             (``keras_svae.thresholds``).
         threshold_prior: (concentration, rate) of learned thresholds' Gamma prior.
+        train_size: the number of training examples, over which the learned
+            thresholds' prior term is spread (None: the term counts once per
+            step, as for one batch).
         seed: seeds the initialisers and the sampling: same seed, same run.
         metadata: a JSON-serialisable dict saved with the model, for what the
             data pipeline did (e.g. ``{"whitening": whitening.get_config()}``) so
@@ -92,6 +101,7 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
         latent_dim,
         prior="laplace",
         prior_scale=1.0,
+        learn_prior_scale=None,
         prior_df=None,
         slab_probability=None,
         posterior=None,
@@ -102,6 +112,7 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
         decoder="mlp",
         encoder_units=(256, 128),
         decoder_units=(128, 256),
+        unit_norm_decoder=False,
         activation="relu",
         decoder_activation=None,
         scale_activation="softplus",
@@ -112,6 +123,7 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
         objective="elbo",
         threshold=None,
         threshold_prior=THRESHOLD_PRIOR,
+        train_size=None,
         seed=None,
         metadata=None,
         **kwargs,
@@ -127,10 +139,11 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
         self.kl_mode = lookup(kl, KL_MODES, "kl mode")
         self.prior_scale = check_scale(prior_scale, "prior_scale")
         self.prior_df, self.slab_probability = prior_df, slab_probability
-        self.prior = make_prior(
+        self.fixed_prior = make_prior(
             prior, self.latent_dim, self.prior_scale, df=prior_df, slab_probability=slab_probability
         )
         self.prior_spec = prior.lower() if isinstance(prior, str) else prior
+        self.learn_prior_scale = check_learn_prior_scale(learn_prior_scale, prior)
         if posterior is None:
             posterior = paper_posterior(prior)
         self.posterior_family = lookup(posterior, POSTERIORS, "posterior")
@@ -144,6 +157,7 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
         self.decoder_spec = validation.check_network(decoder, DECODERS, "decoder")
         self.encoder_units = tuple(int(u) for u in encoder_units)
         self.decoder_units = tuple(int(u) for u in decoder_units)
+        self.unit_norm_decoder = validation.check_unit_norm(unit_norm_decoder, self.decoder_spec)
         self.activation = validation.check_activation(activation, "activation")
         self.decoder_activation = validation.check_activation(
             decoder_activation, "decoder_activation"
@@ -157,20 +171,15 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
         self.sampling_state = self.seed_generator.state
         self.data_shape = None
         self.encoder = self.decoder = None
-        self.kl_is_analytic = uses_closed_form(
-            self.posterior_family, self.prior, self.latent_dim, self.kl_mode
-        )
         self.objective = lookup(objective, OBJECTIVES, "objective")
         self.threshold, self.threshold_prior = validation.check_threshold(
             threshold, threshold_prior, self.posterior_family, self.objective
         )
-        if self.threshold == "learned":  # softplus(raw) starts at the prior's mean
-            mean = self.threshold_prior[0] / self.threshold_prior[1]
-            self.raw_threshold = self.add_weight(
-                shape=(self.latent_dim,),
-                initializer=keras.initializers.Constant(float(np.log(np.expm1(mean)))),
-                name="raw_threshold",
-            )
+        self.train_size = check_train_size(train_size)
+        self.add_learned_prior_weights()
+        self.kl_is_analytic = uses_closed_form(
+            self.posterior_family, self.prior, self.latent_dim, self.kl_mode
+        )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
@@ -197,6 +206,7 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
             self.activation,
             self.decoder_activation,
             posterior_width(self.posterior_family),
+            self.unit_norm_decoder,
         )
         self.likelihood.build((None, *data_shape))
         self.built = True
@@ -224,12 +234,6 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
             return q
         gradient = "shifted" if self.threshold == "learned" else "straight_through"
         return Thresholded(q, self.thresholds(), gradient=gradient)
-
-    def thresholds(self):
-        """The per-latent thresholds of exact zeros (None without threshold=)."""
-        if self.threshold == "learned":
-            return keras.ops.softplus(self.raw_threshold)
-        return None if self.threshold is None else tf.fill([self.latent_dim], self.threshold)
 
     def call(self, x, training=False):
         """The reconstruction from the posterior's mode (deterministic)."""
@@ -317,10 +321,7 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
             weights = tf.reshape(tf.cast(sample_weight, "float32"), [-1])
         layout = distribute.batch_layout(weights)
         per_example, reconstruction, kl = self.loss_terms(x, training=training, layout=layout)
-        regularisation = list(self.losses)
-        if self.threshold == "learned":  # the thresholds' Gamma prior, once per step
-            prior_term = threshold_kl(self.thresholds(), *self.threshold_prior)
-            regularisation.append(tf.cast(self.kl_weight, "float32") * prior_term)
+        regularisation = list(self.losses) + self.learned_prior_losses()
         loss = distribute.replica_loss(per_example, weights, layout, regularisation)
         self.loss_tracker.update_state(per_example, sample_weight=weights)
         self.reconstruction_tracker.update_state(reconstruction, sample_weight=weights)
@@ -381,33 +382,27 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, keras.Model):
         self.optimizer.build(self.trainable_variables)
 
     # ---------------------------------------------------------------- config
+    # The constructor's arguments kept under their own names.
+    PLAIN_CONFIG = (
+        "latent_dim prior_scale learn_prior_scale prior_df slab_probability likelihood_scale "
+        "learn_likelihood_scale unit_norm_decoder activation decoder_activation scale_activation "
+        "n_samples beta objective threshold train_size seed"
+    ).split()
+
     def get_config(self):
         config = super().get_config()
+        config.update({key: getattr(self, key) for key in self.PLAIN_CONFIG})
         config.update(
-            latent_dim=self.latent_dim,
             prior=serialize_option(self.prior_spec),
-            prior_scale=self.prior_scale,
-            prior_df=self.prior_df,
-            slab_probability=self.slab_probability,
             posterior=self.posterior_family,
             likelihood=serialize_option(self.likelihood_spec),
-            likelihood_scale=self.likelihood_scale,
-            learn_likelihood_scale=self.learn_likelihood_scale,
             encoder=serialize_option(self.encoder_spec),
             decoder=serialize_option(self.decoder_spec),
             encoder_units=list(self.encoder_units),
             decoder_units=list(self.decoder_units),
-            activation=self.activation,
-            decoder_activation=self.decoder_activation,
-            scale_activation=self.scale_activation,
             data_shape=list(self.data_shape) if self.data_shape else None,
-            n_samples=self.n_samples,
-            beta=self.beta,
             kl=self.kl_mode,
-            objective=self.objective,
-            threshold=self.threshold,
             threshold_prior=list(self.threshold_prior),
-            seed=self.seed,
             metadata=dict(self.metadata),
         )
         return config

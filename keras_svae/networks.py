@@ -17,6 +17,21 @@ def _initializer(seed, index):
     return keras.initializers.GlorotUniform(seed=None if seed is None else seed + index)
 
 
+@keras.saving.register_keras_serializable(package="keras_svae")
+class UnitNormInitializer(keras.initializers.Initializer):
+    """Another initializer's matrix with each row scaled to unit norm."""
+
+    def __init__(self, base):
+        self.base = keras.initializers.get(base)
+
+    def __call__(self, shape, dtype=None):
+        kernel = self.base(shape, dtype=dtype)
+        return kernel / keras.ops.norm(kernel, axis=-1, keepdims=True)
+
+    def get_config(self):
+        return {"base": keras.initializers.serialize(self.base)}
+
+
 def _check_conv_shape(data_shape):
     if len(data_shape) != 3 or data_shape[0] % 4 or data_shape[1] % 4:
         raise ValueError(
@@ -84,6 +99,7 @@ def build_decoder(
     seed=None,
     activation="relu",
     output_activation=None,
+    unit_norm=False,
 ):
     """A decoder network by name: z to the likelihood's parameters.
 
@@ -99,6 +115,8 @@ def build_decoder(
         activation: the hidden units' activation (the paper uses "softplus").
         output_activation: the output's activation (None: the likelihood's
             raw parameters, e.g. Bernoulli logits).
+        unit_norm: for "linear", start each column (the pattern a latent
+            adds) at unit norm and keep it there after every update.
 
     Returns:
         A ``keras.Sequential`` mapping [batch, latent_dim] to [batch, *data_shape].
@@ -150,9 +168,18 @@ def build_decoder(
                     units, activation=activation, kernel_initializer=_initializer(seed, i)
                 )
             )
+    initializer = _initializer(seed, 100)
+    constraint = None
+    if unit_norm:
+        # The kernel is [latent_dim, size]: each row is one latent's pattern.
+        constraint = keras.constraints.UnitNorm(axis=1)
+        initializer = UnitNormInitializer(initializer)
     layers += [
         keras.layers.Dense(
-            size, activation=output_activation, kernel_initializer=_initializer(seed, 100)
+            size,
+            activation=output_activation,
+            kernel_initializer=initializer,
+            kernel_constraint=constraint,
         ),
         keras.layers.Reshape(data_shape),
     ]
@@ -170,6 +197,7 @@ def make_networks(
     activation="relu",
     output_activation=None,
     width=2,
+    unit_norm=False,
 ):
     """The built (encoder, decoder) pair for a model: each one a name (built
     here, with ``activation`` on hidden units and ``output_activation`` on the
@@ -189,6 +217,7 @@ def make_networks(
             seed,
             activation,
             output_activation,
+            unit_norm,
         )
     params = encoder.compute_output_shape((None, *data_shape))
     if tuple(params[1:]) != (width * latent_dim,):

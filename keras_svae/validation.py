@@ -19,6 +19,7 @@ from keras_svae.arguments import (  # noqa: F401
     check_save_path,
     check_seed,
     check_threshold,
+    check_unit_norm,
 )
 
 # Data beyond this magnitude makes squared errors and their gradients overflow
