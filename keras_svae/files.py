@@ -168,3 +168,20 @@ def write_text(path, text):
 def write_json(path, value):
     """Write ``value`` as indented JSON to ``path`` atomically."""
     return write_text(path, json.dumps(value, indent=2, default=float) + "\n")
+
+
+def read_json(path, default=None):
+    """The JSON value in ``path``, or ``default`` when the file is missing or
+    not valid JSON (a run folder's record that is not there yet).
+
+    Args:
+        path: the file.
+        default: what to return instead.
+
+    Returns:
+        The parsed value, or ``default``.
+    """
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return default

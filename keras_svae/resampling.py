@@ -23,8 +23,29 @@ import keras
 import numpy as np
 
 from keras_svae import evaluation
+from keras_svae.evaluation.checks import dataset_examples
 from keras_svae.posteriors import posterior_width
 from keras_svae.validation import check_positive_int
+
+# Training examples a run gives ResampleDeadAtoms to judge and draw from.
+RESAMPLE_EXAMPLES = 4000
+
+
+def training_sample(train, n, data_shape):
+    """The first ``n`` examples of training data: an array, or a batched
+    ``tf.data.Dataset`` of examples or (x, ...) tuples.
+
+    Args:
+        train: the training data.
+        n: how many examples to keep.
+        data_shape: the shape of one example.
+
+    Returns:
+        A numpy array [min(n, available), *data_shape].
+    """
+    if isinstance(train, np.ndarray):
+        return train[:n]
+    return dataset_examples(train.unbatch().take(n), tuple(data_shape))
 
 
 class ResampleDeadAtoms(keras.callbacks.Callback):
@@ -39,7 +60,8 @@ class ResampleDeadAtoms(keras.callbacks.Callback):
             every such epoch); stop well before the end so revived atoms
             settle.
         ridge: the ridge penalty of the encoder's refit.
-        seed: seeds the choice of examples.
+        seed: seeds the choice of examples, with the epoch: a run resumed
+            from a checkpoint resamples as the uninterrupted run did.
 
     The number resampled is logged as ``dead_atoms`` at each resampling epoch
     (in the History and TensorBoard).
@@ -66,7 +88,7 @@ class ResampleDeadAtoms(keras.callbacks.Callback):
         self.every = check_positive_int(every, "every")
         self.until = None if until is None else check_positive_int(until, "until")
         self.ridge = float(ridge)
-        self.rng = np.random.default_rng(seed)
+        self.seed = int(seed)
 
     def on_train_begin(self, logs=None):
         model = self.model
@@ -85,12 +107,13 @@ class ResampleDeadAtoms(keras.callbacks.Callback):
         done = epoch + 1
         if done % self.every or (self.until is not None and done > self.until):
             return
-        dead = self.resample()
+        dead = self.resample(epoch)
         if logs is not None:
             logs["dead_atoms"] = float(len(dead))
 
-    def resample(self):
-        """Resample the dead atoms now; returns their indices."""
+    def resample(self, epoch=0):
+        """Resample the dead atoms now (choosing examples by ``(seed, epoch)``);
+        returns their indices."""
         model, x = self.model, self.x
         alive = evaluation.informative_latents(model, x)
         dead = np.flatnonzero(~alive)
@@ -99,7 +122,7 @@ class ResampleDeadAtoms(keras.callbacks.Callback):
         flat = x.reshape(len(x), -1)
         residual = flat - np.asarray(model.reconstruct(x)).reshape(len(x), -1)
         error = np.sum(residual**2, axis=1)
-        chosen = self.rng.choice(
+        chosen = np.random.default_rng([self.seed, epoch]).choice(
             len(x), size=len(dead), replace=len(dead) > len(x), p=error / error.sum()
         )
         directions = residual[chosen] / np.linalg.norm(residual[chosen], axis=1, keepdims=True)

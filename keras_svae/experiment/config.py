@@ -10,6 +10,7 @@ from keras_svae.distributions import (
     check_pairing,
     check_slab_probability,
 )
+from keras_svae.learned_prior import check_learn_prior_scale
 from keras_svae.names import OBJECTIVES, POSTERIORS, PRIORS, lookup, paper_posterior
 from keras_svae.thresholds import THRESHOLD_PRIOR
 from keras_svae.validation import check_number, check_positive_int, check_scale
@@ -24,6 +25,9 @@ SYNTHETIC_COEFFICIENTS = ("normal", "cauchy")
 # Whitening of the library recipe's patches (cifar, bsds); "none" keeps them
 # mean-removed and scaled to unit standard deviation.
 WHITENING = ("zca", "pca", "none")
+# How learned thresholds' Gamma prior enters the per-example loss: over the
+# training set's size, or once per step (the behaviour before 0.3).
+THRESHOLD_PRIOR_WEIGHTINGS = ("train_set", "step")
 # lam of the paper's loss "summed squared error + lam * KL" per data set (its
 # notebooks; the toy's MATLAB loss is not published, MNIST's value is assumed):
 # a Gaussian likelihood with fixed scale sqrt(lam / 2).
@@ -77,6 +81,15 @@ class ExperimentConfig:
             and Laplace posteriors.
         threshold_prior: the learned thresholds' Gamma (concentration, rate)
             (None: SparseVAE's (2, 20)).
+        threshold_prior_weighting: how learned thresholds' prior term enters
+            the per-example loss: "train_set" (divided by the number of
+            training examples, one prior for the data set; the default with
+            threshold="learned") or "step" (once per step, before 0.3).
+        unit_norm_decoder: keep the linear decoder's columns at unit norm.
+        learn_prior_scale: None, "shared" or "per_latent" (SparseVAE's).
+        resample_every: re-initialise dead atoms (``ResampleDeadAtoms``)
+            after every this many epochs in the first half of training (0:
+            never; linear decoders).
         objective: "elbo", or "iwae" with k = ``n_samples``.
         latent_dim: the number of latents.
         epochs: passes over the training data.
@@ -128,6 +141,10 @@ class ExperimentConfig:
     prior_scale: float | None = None
     threshold: float | str | None = None
     threshold_prior: tuple | None = None
+    threshold_prior_weighting: str | None = None
+    unit_norm_decoder: bool = False
+    learn_prior_scale: str | None = None
+    resample_every: int = 0
     objective: str = "elbo"
     latent_dim: int | None = None
     epochs: int | None = None
@@ -230,6 +247,14 @@ class ExperimentConfig:
             )
         if self.threshold_prior is not None:
             parts.append("gamma{:g}_{:g}".format(*self.threshold_prior))
+        if self.threshold_prior_weighting == "step":
+            parts.append("gamma_per_step")
+        if self.unit_norm_decoder:
+            parts.append("unitnorm")
+        if self.learn_prior_scale is not None:
+            parts.append(f"scale_{self.learn_prior_scale}")
+        if self.resample_every:
+            parts.append(f"resample{self.resample_every}")
         if self.objective != "elbo":
             parts.append(f"{self.objective}{self.n_samples}")
         if self.tag:
@@ -274,3 +299,20 @@ def check_model_options(config):
             f"threshold='learned' only, not threshold={config.threshold!r}."
         )
     config.threshold_prior = None if gamma == THRESHOLD_PRIOR else gamma
+    weighting = config.threshold_prior_weighting
+    if config.threshold != "learned":
+        if weighting is not None:
+            raise ValueError(
+                "threshold_prior_weighting weighs the prior of learned thresholds: it applies "
+                f"with threshold='learned' only, not threshold={config.threshold!r}."
+            )
+    else:
+        config.threshold_prior_weighting = lookup(
+            weighting or "train_set", THRESHOLD_PRIOR_WEIGHTINGS, "threshold_prior_weighting"
+        )
+    config.learn_prior_scale = check_learn_prior_scale(config.learn_prior_scale, config.prior)
+    if not isinstance(config.unit_norm_decoder, bool):
+        raise ValueError(f"unit_norm_decoder must be true or false, got {config.unit_norm_decoder!r}.")
+    every = config.resample_every
+    if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+        raise ValueError(f"resample_every must be an integer >= 0 (epochs), got {every!r}.")

@@ -14,6 +14,9 @@ from keras_svae.experiment.config import PAPER_LAMBDA
 
 # The paper's training digits: the first 55,000 (its TF1 input_data split).
 PAPER_MNIST_TRAIN = 55000
+# The seed of the held-out patches' crops: every seed of a run is scored on
+# the same test patches (the whitening is fitted on each seed's training crops).
+TEST_PATCH_SEED = 0
 
 
 @dataclasses.dataclass
@@ -269,7 +272,7 @@ def _load(config):
             )
             test = loaders.load_cifar10_patches(
                 config.data_dir, split="test", with_labels=True, shuffle=False,
-                preprocessing_from=info, **patch_options,
+                preprocessing_from=info, **(patch_options | {"seed": TEST_PATCH_SEED}),
             )[0]  # fmt: skip
         else:
             files = _photographs(config)
@@ -282,7 +285,7 @@ def _load(config):
             )
             test = loaders.load_image_patches(
                 files[-held_out:], with_labels=True, shuffle=False, preprocessing_from=info,
-                **patch_options,
+                **(patch_options | {"seed": TEST_PATCH_SEED}),
             )[0]  # fmt: skip
         x_test, labels = dataset_arrays(test)
         return ExperimentData(

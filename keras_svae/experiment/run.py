@@ -12,6 +12,7 @@ import numpy as np
 from keras_svae import data as loaders
 from keras_svae import evaluation, files, plots
 from keras_svae.callbacks import ImageSummaries, KLWarmUp, SparsitySummaries
+from keras_svae.resampling import RESAMPLE_EXAMPLES, ResampleDeadAtoms, training_sample
 from keras_svae.experiment.config import ExperimentConfig
 from keras_svae.experiment.datasets import load_experiment_data
 from keras_svae.experiment.records import (
@@ -56,9 +57,12 @@ def build_model(config, data):
         posterior=config.posterior,
         prior_df=config.prior_df,
         slab_probability=config.slab_probability,
-        prior_scale=1.0 if config.prior_scale is None else config.prior_scale,
         threshold=config.threshold,
         threshold_prior=config.threshold_prior or THRESHOLD_PRIOR,
+        train_size=data.num_train if config.threshold_prior_weighting == "train_set" else None,
+        unit_norm_decoder=config.unit_norm_decoder,
+        learn_prior_scale=config.learn_prior_scale,
+        prior_scale=1.0 if config.prior_scale is None else config.prior_scale,
         objective=config.objective,
         likelihood=data.likelihood,
         likelihood_scale=data.likelihood_scale,
@@ -287,6 +291,15 @@ def run_variant(
         ),  # fmt: skip
         SparsitySummaries(work / "logs", x_watch, every=every),
     ]
+    if config.resample_every:
+        fit_callbacks.append(
+            ResampleDeadAtoms(
+                training_sample(data.train, RESAMPLE_EXAMPLES, data.x_test.shape[1:]),
+                every=config.resample_every,
+                until=max(1, config.epochs // 2),
+                seed=config.seed,
+            )
+        )
     fit_callbacks += list(callbacks)
     start = time.perf_counter()
     model.fit(

@@ -12,7 +12,7 @@ PNG, through ``keras_svae.files.atomic_path``, so a crash never leaves a
 half-written figure and never destroys an existing one.
 """
 
-from keras_svae.plots.dictionary import plot_dictionary_analysis
+from keras_svae.plots.dictionary import plot_dictionary_analysis, plot_gabor_tradeoff
 from keras_svae.plots.images import as_images, finish_figure
 from keras_svae.plots.paper import (
     plot_latent_grid,
@@ -27,6 +27,7 @@ __all__ = [
     "as_images",
     "finish_figure",
     "plot_dictionary_analysis",
+    "plot_gabor_tradeoff",
     "plot_latent_grid",
     "plot_latent_kl",
     "plot_latent_spread",

@@ -80,3 +80,45 @@ def plot_dictionary_analysis(analysis, *, image_shape, path=None, title=None):
 def _orientation_colour(theta):
     """A cyclic colour for an orientation in [0, pi)."""
     return colormaps["twilight"](float(np.mod(theta, np.pi) / np.pi))
+
+
+def plot_gabor_tradeoff(points, *, path=None, title=None, target=None):
+    """The trade-off of a dictionary experiment: Gabor-like atoms against the
+    held-out bound, one point per model (mean over seeds, bars one sd).
+
+    Args:
+        points: a list of dicts with ``label``, ``iwae`` and ``gabor`` (means)
+            and optionally ``iwae_sd``, ``gabor_sd`` and ``group`` (the
+            marker's colour, e.g. the number of latents).
+        path: also write the figure there as a PNG (atomically).
+        title: the figure's title.
+        target: an optional Gabor-like count drawn as a dashed line.
+
+    Returns:
+        The ``matplotlib.figure.Figure`` with one axis.
+
+    Raises:
+        ValueError: for no points, or a point without a label, iwae or gabor.
+    """
+    if not points or any(not {"label", "iwae", "gabor"} <= set(p) for p in points):
+        raise ValueError("points must be a non-empty list of dicts with label, iwae and gabor.")
+    figure = Figure(figsize=(8, 5.5), layout="constrained")
+    axis = figure.add_subplot(1, 1, 1)
+    groups = list(dict.fromkeys(p.get("group") for p in points))
+    colours = colormaps["tab10"]
+    for p in points:
+        colour = colours(groups.index(p.get("group")) % 10)
+        axis.errorbar(p["iwae"], p["gabor"], xerr=p.get("iwae_sd"), yerr=p.get("gabor_sd"),
+                      fmt="o", color=colour, capsize=3)  # fmt: skip
+        axis.annotate(p["label"], (p["iwae"], p["gabor"]), fontsize=7,
+                      xytext=(4, 4), textcoords="offset points")  # fmt: skip
+    for group in groups:
+        if group is not None:
+            axis.plot([], [], "o", color=colours(groups.index(group) % 10), label=str(group))
+    if target is not None:
+        axis.axhline(target, color="grey", ls="--", lw=0.8, label=f"target {target}")
+    if any(g is not None for g in groups) or target is not None:
+        axis.legend(fontsize=8)
+    axis.set_xlabel("held-out IWAE bound on log p(x) per patch (nats; higher is better)")
+    axis.set_ylabel("Gabor-like informative atoms (R² ≥ 0.7)")
+    return finish_figure(figure, path, title)

@@ -81,12 +81,14 @@ class Run:
     seed: int
     config: ExperimentConfig
     folder: Path
-    fista: dict | None = None  # the FISTA settings; None for a VAE run
+    fista: dict | None = None  # the baseline's settings (FISTA, ICA); None for a VAE run
+    train: object = None  # trains and measures a baseline other than FISTA: train(run, verbose, quick)
+    baseline: str = FISTA  # the baseline's name, in its folder's name
 
     @property
     def name(self):
         c = self.config
-        return f"{c.data}-{FISTA}-z{c.latent_dim}" if self.fista else c.name
+        return f"{c.data}-{self.baseline}-z{c.latent_dim}" if self.fista else c.name
 
     @property
     def path(self):
@@ -130,17 +132,10 @@ def _saved(run):
     return json.loads(json.dumps({"config": dataclasses.asdict(run.config), "fista": run.fista}))
 
 
-def _read_json(path):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def trained(run):
     """Whether ``run``'s folder holds a trained model of exactly its settings
     (its numbers may still be an older version's: `run_state`)."""
-    saved = _read_json(run.path / "metrics.json")
+    saved = files.read_json(run.path / "metrics.json", {})
     return (
         same_config(saved.get("config"), run.config)
         and saved.get("fista") == _saved(run)["fista"]
@@ -152,8 +147,8 @@ def run_state(run):
     """ "finished", "failed" (same settings) or "todo". A trained run whose
     numbers an older version measured is "todo": it is measured again from its
     saved model, not retrained."""
-    measured = measured_now(_read_json(run.path / "metrics.json")) and (
-        run.fista or measured_now(_read_json(run.path / EXTRA_FILE))
+    measured = measured_now(files.read_json(run.path / "metrics.json", {})) and (
+        run.fista or measured_now(files.read_json(run.path / EXTRA_FILE, {}))
     )
     if trained(run) and measured:
         return "finished"
@@ -236,7 +231,7 @@ def run_fista(run, verbose=0, quick=False):
     config, settings = run.config, run.fista
     data = cached_data(config)
     if trained(run):
-        saved = _read_json(run.path / "metrics.json")
+        saved = files.read_json(run.path / "metrics.json", {})
         model = keras.models.load_model(run.path / "model.keras")
         record = {key: saved[key] for key in ("train_seconds", "history")}
         with files.atomic_path(run.path, directory=True) as work:
@@ -312,34 +307,44 @@ def estimated_seconds(run, quick=False):
     return fixed + c.epochs * per_epoch * min(1.0, (c.max_train or 20000) / 20000)
 
 
-def run_comparison(runs, verbose=0, say=print, quick=False):
+def run_comparison(runs, verbose=0, say=print, quick=False, extra=None, estimate=None,
+                   title="beyond"):  # fmt: skip
     """Train and measure every run not finished yet; returns ``{label: state}``.
     A run whose loss becomes NaN or Inf is recorded (``<name>.failed.json``)
     and not retried with the same settings. Prints a progress bar with an
-    estimate of the time left and one line per finished run."""
+    estimate of the time left and one line per finished run.
+
+    ``extra(run, quick)`` (default `extra_metrics`) gives a VAE run's numbers
+    beyond ``run_variant``'s, ``estimate(run, quick)`` (default
+    `estimated_seconds`) its expected seconds; ``title`` starts the lines.
+    A run's ``baseline`` other than FISTA is trained by ``run.train``."""
+    extra = extra or extra_metrics
+    estimate = estimate or estimated_seconds
     states = {run.label: run_state(run) for run in runs}
     todo = [run for run in runs if states[run.label] == "todo"]
     if len(todo) < len(runs):
         kept = len(runs) - len(todo)
-        say(f"beyond: {kept} of {len(runs)} runs finished earlier (or failed), kept")
+        say(f"{title}: {kept} of {len(runs)} runs finished earlier (or failed), kept")
     start = time.perf_counter()
     for i, run in enumerate(todo):
         done = len(runs) - len(todo) + i
-        estimates = [estimated_seconds(r, quick) for r in todo]
+        estimates = [estimate(r, quick) for r in todo]
         rate = (time.perf_counter() - start) / sum(estimates[:i]) if i else 1.0
         eta = f"about {_duration(rate * sum(estimates[i:]))} left"
-        say(f"beyond {progress_bar(done, len(runs))} {done}/{len(runs)} runs, {eta}; "
+        say(f"{title} {progress_bar(done, len(runs))} {done}/{len(runs)} runs, {eta}; "
             f"next {run.label}")  # fmt: skip
         began = time.perf_counter()
         try:
-            if run.fista:
+            if run.train is not None:
+                run.train(run, verbose, quick)
+            elif run.fista:
                 run_fista(run, verbose, quick)
             else:
                 # A run whose preset changed since is retrained, as the grid always did.
                 run_variant(run.config, run.folder, verbose=verbose, say=say, overwrite=True)
-                if not measured_now(_read_json(run.path / EXTRA_FILE)):
-                    extra = {**extra_metrics(run, quick), "measures_version": MEASURES_VERSION}
-                    files.write_json(run.path / EXTRA_FILE, extra)
+                if not measured_now(files.read_json(run.path / EXTRA_FILE, {})):
+                    numbers = {**extra(run, quick), "measures_version": MEASURES_VERSION}
+                    files.write_json(run.path / EXTRA_FILE, numbers)
         except FloatingPointError as error:
             files.write_json(run.folder / f"{run.name}.failed.json",
                              {"settings": _saved(run), "error": str(error)})  # fmt: skip

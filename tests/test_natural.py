@@ -1,0 +1,83 @@
+"""The natural-image experiment: its runs, its data split, its measures and report."""
+
+import numpy as np
+import pytest
+
+from keras_svae import plots
+from keras_svae.experiment import ExperimentConfig, load_experiment_data
+from keras_svae.reproduce.natural import (
+    NATURAL,
+    VARIANTS,
+    natural_result,
+    natural_runs,
+    run_natural,
+)
+from keras_svae.reproduce.natural_report import write_report
+from training import natural as cli
+
+
+def photographs(shared_data):
+    return shared_data / "bsds300" / "train"
+
+
+def test_the_runs_cover_variants_sizes_and_baselines(tmp_path):
+    runs = natural_runs(tmp_path, seeds=(0, 1), data_dir="photos", sizes=(169, 288))
+    assert len(runs) == 2 * 2 * (len(VARIANTS) + 1)
+    names = {run.name for run in runs}
+    assert "bsds-laplace-z169" in names and "bsds-fista-z288" in names
+    assert "bsds-laplace-z169-unitnorm-scale_per_latent-resample1" in names
+    first = runs[0].config
+    assert first.latent_dim == 169 and first.decoder == "linear" and first.whiten == "zca"
+    assert first.likelihood_scale == NATURAL["likelihood_scale"] and not first.learn_likelihood_scale
+    # the learned threshold's Gamma prior is spread over the training set
+    threshold = next(r for r in runs if r.pairing == "laplace-threshold").config
+    assert threshold.threshold_prior_weighting == "train_set"
+    with pytest.raises(ValueError, match="needs data_dir"):
+        natural_runs(tmp_path)
+
+
+def test_every_seed_is_scored_on_the_same_test_patches(shared_data):
+    tests = []
+    for seed in (0, 1):
+        config = ExperimentConfig(data="bsds", data_dir=str(photographs(shared_data)), seed=seed,
+                                  max_train=2000, max_test=300, latent_dim=4)  # fmt: skip
+        data = load_experiment_data(config)
+        tests.append(data.info.undo_preprocessing(data.x_test))
+    # Each seed crops its own training patches (and fits its whitening on
+    # them), but the held-out crops are the same photographs' same pixels.
+    np.testing.assert_allclose(tests[0], tests[1], atol=1e-3)
+
+
+def test_the_tradeoff_figure_and_its_refusal():
+    points = [dict(label="a", iwae=-10.0, gabor=40, group="169 latents"),
+              dict(label="b", iwae=-12.0, gabor=90, iwae_sd=0.5, gabor_sd=3, group="288")]  # fmt: skip
+    figure = plots.plot_gabor_tradeoff(points, target=100)
+    axis = figure.axes[0]
+    assert len(figure.axes) == 1 and "IWAE" in axis.get_xlabel()
+    assert sorted(t.get_text() for t in axis.texts) == ["a", "b"]
+    with pytest.raises(ValueError, match="label, iwae and gabor"):
+        plots.plot_gabor_tradeoff([dict(label="a", iwae=1.0)])
+
+
+def test_the_command_line_refuses_unknown_variants(capsys):
+    assert cli.main(["--variants", "laplace,bogus", "--data-dir", "x"]) == 2
+    assert "--variants 'bogus' is not one of" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_quick_experiment_measures_its_dictionaries_and_reports(shared_data, tmp_path):
+    runs = natural_runs(tmp_path, quick=True, data_dir=photographs(shared_data), sizes=(20,),
+                        variants=("laplace-unitnorm-resample", "laplace-threshold"))  # fmt: skip
+    states = run_natural(runs, say=lambda s: None, quick=True)
+    assert set(states.values()) == {"finished"}
+    results = {run.pairing: natural_result(run) for run in runs}
+    for result in results.values():
+        assert 0 <= result["gabor_like_informative"] <= result["gabor_like"] <= 20
+        assert 0 <= result["nonzeros_per_patch"] <= 20
+    assert results["laplace-threshold"]["zeros_per_patch"] > 0  # exact zeros
+    scales = results["laplace-unitnorm-resample"]["prior_scale_quantiles"]
+    assert scales[0] <= scales[1] <= scales[2] and scales != [1.0, 1.0, 1.0]
+    assert (runs[0].path / "analysis.png").is_file() and (runs[-1].path / "dictionary.png").is_file()
+    report = write_report(runs, tmp_path, (0,), quick=True).read_text()
+    assert "## 20 latents" in report and "FISTA sparse coding" in report
+    assert "tradeoff.png" in report and (tmp_path / "tradeoff.png").is_file()
