@@ -108,7 +108,7 @@ def train_parser():
         "--latent-dim",
         type=int,
         default=None,
-        help="default: the paper's (synthetic/mnist 10, cifar/bsds 25, toy 2)",
+        help="default: the data set's (synthetic/mnist 10, cifar 25, bsds 169, toy 2)",
     )
     parser.add_argument("--epochs", type=int, default=None, help="default: the data set's")
     parser.add_argument(
@@ -130,8 +130,9 @@ def train_parser():
     parser.add_argument(
         "--kl-warmup-epochs",
         type=int,
-        default=0,
-        help="ramp the KL weight from 0 to --beta over this many epochs",
+        default=None,
+        help="ramp the KL weight from 0 to --beta over this many epochs (default: the data "
+        "set's, 3 for cifar, else 0)",
     )
     parser.add_argument(
         "--decoder",
@@ -146,7 +147,7 @@ def train_parser():
         "--jit",
         default=None,
         choices=("on", "off"),
-        help="XLA-compile the training step (default: the data set's, on for mnist)",
+        help="XLA-compile the training step (default: the data set's, on for mnist and bsds)",
     )
     parser.add_argument(
         "--steps-per-execution",
