@@ -951,3 +951,15 @@ def test_warn_on_collapse_of_examples_of_another_shape():  # row 203
     with pytest.raises(ValueError, match=r"x has shape \(5,\), but the model expects \(4,\)"):
         model.fit(X, epochs=2, batch_size=8, verbose=0, callbacks=[check])
     assert int(model.optimizer.iterations) == 0  # at the start, not after training
+
+
+def test_likelihood_scale_of_bernoulli_data(tmp_path, capsys):  # row 204
+    from keras_svae.experiment import ExperimentConfig, run_variant
+
+    out = tmp_path / "runs"
+    message = r"likelihood_scale is the Gaussian .* the toy data have a bernoulli likelihood"
+    with pytest.raises(ValueError, match=message + r".*\(likelihood_scale=None\)"):
+        run_variant(ExperimentConfig(data="toy", likelihood_scale=0.1), out)
+    argv = ["--data", "toy", "--prior", "laplace", "--likelihood-scale", "0.1", "--out", str(out)]
+    assert_cli_error(train_main, argv, capsys, message + r".*\(--likelihood-scale unset\)")
+    assert not out.exists() or not list(out.iterdir())  # nothing trained or written

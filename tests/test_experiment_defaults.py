@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_svae.cli import train_parser
+from keras_svae.cli import train_configs, train_parser
 from keras_svae.experiment import ExperimentConfig
 from keras_svae.reproduce.beyond import comparison_runs
 from keras_svae.reproduce.grid import grid_runs, load_experiments
@@ -23,28 +23,27 @@ def resolved(config):
     return {key: getattr(config, key) for key in CHANGED}
 
 
-def command_line_config(data):
-    """The config ``keras-svae-train --data <data>`` trains (laplace prior)."""
-    args = train_parser().parse_args(["--data", data])
-    return ExperimentConfig(data=data, prior="laplace", kl_warmup_epochs=args.kl_warmup_epochs)
+def command_line_config(*flags):
+    """The config ``keras-svae-train --prior laplace <flags>`` trains."""
+    (config,) = train_configs(train_parser().parse_args(["--prior", "laplace", *flags]))
+    return config
 
 
 def test_the_command_lines_patches_train_with_a_fixed_noise_scale():
-    cifar = resolved(command_line_config("cifar"))
+    cifar = resolved(command_line_config("--data", "cifar"))
     assert cifar == dict(latent_dim=25, epochs=25, batch_size=128, learning_rate=1e-3,
                          final_learning_rate=1e-4, jit_compile=False, whiten="none",
                          likelihood_scale=0.5, learn_likelihood_scale=False,
                          kl_warmup_epochs=3)  # fmt: skip
-    bsds = resolved(command_line_config("bsds"))
+    bsds = resolved(command_line_config("--data", "bsds"))
     assert bsds == dict(latent_dim=169, epochs=15, batch_size=32, learning_rate=1e-3,
                         final_learning_rate=1e-3, jit_compile=True, whiten="zca",
                         likelihood_scale=pytest.approx(0.1353, abs=1e-4),
                         learn_likelihood_scale=False, kl_warmup_epochs=0)  # fmt: skip
-    # A flag still wins over the data set's default.
-    args = train_parser().parse_args(["--data", "cifar", "--kl-warmup-epochs", "0"])
-    assert (
-        ExperimentConfig(data="cifar", kl_warmup_epochs=args.kl_warmup_epochs).kl_warmup_epochs == 0
-    )
+    # Flags still win over the data set's defaults.
+    flags = ("--data", "cifar", "--kl-warmup-epochs", "0", "--likelihood-scale", "0.2")
+    config = command_line_config(*flags)
+    assert (config.kl_warmup_epochs, config.likelihood_scale) == (0, 0.2)
 
 
 def test_the_paper_recipe_keeps_the_authors_data_and_likelihood():

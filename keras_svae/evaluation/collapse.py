@@ -18,9 +18,9 @@ MIN_TEST_KL = 1.0
 # What a user can change when a trained model collapsed (run_variant and the
 # WarnOnCollapse callback say it): the Python option, then the command line's flag.
 COLLAPSE_FIXES = (
-    "settings that fix it: a fixed noise scale (likelihood_scale with "
-    "learn_likelihood_scale=False), a KL warm-up (kl_warmup_epochs / --kl-warmup-epochs, the "
-    "KLWarmUp callback), a smaller beta (--beta), or more epochs."
+    "settings that fix it: a smaller noise scale, fixed (likelihood_scale with "
+    "learn_likelihood_scale=False / --likelihood-scale), a KL warm-up (kl_warmup_epochs / "
+    "--kl-warmup-epochs, the KLWarmUp callback), a smaller beta (--beta), or more epochs."
 )
 
 
