@@ -3,12 +3,14 @@ cifar and bsds runs get the settings that do not collapse, while the grids
 that resolve their configs from the same table keep the configs of their
 finished runs (a changed config would retrain them, or mix settings)."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from keras_svae.cli import train_configs, train_parser
 from keras_svae.experiment import ExperimentConfig
+from keras_svae.experiment.records import same_config
 from keras_svae.reproduce.beyond import comparison_runs
 from keras_svae.reproduce.grid import grid_runs, load_experiments
 
@@ -80,3 +82,13 @@ def test_the_grids_keep_the_configs_they_were_run_with():
     assert len(runs) == 6  # 3 priors x 2 presets
     for run in runs:
         assert resolved(run.config) == cifar[run.preset], run.label
+
+
+def test_a_run_saved_before_a_field_existed_keeps_its_config():
+    """A metrics.json written before whiten / kl_warmup_epochs existed meant
+    "zca" and no warm-up: still the same config, not retrained."""
+    config = ExperimentConfig(data="synthetic", prior="laplace")
+    saved = dataclasses.asdict(config)
+    del saved["whiten"], saved["kl_warmup_epochs"]
+    assert same_config(saved, config)
+    assert not same_config(saved, ExperimentConfig(data="synthetic", kl_warmup_epochs=2))
