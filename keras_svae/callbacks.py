@@ -1,4 +1,5 @@
-"""Keras callbacks for sparse VAEs: TensorBoard summaries and a KL warm-up.
+"""Keras callbacks for sparse VAEs: TensorBoard summaries, a KL warm-up and a
+warning at posterior collapse.
 
 ``keras.callbacks.TensorBoard`` already plots the three losses (tags
 ``epoch_loss``, ``epoch_reconstruction``, ``epoch_kl`` in its ``train`` and,
@@ -8,9 +9,11 @@ per epoch: inputs beside their reconstructions, each latent's pattern and
 samples from the prior; ``SparsitySummaries`` adds the sparsity numbers of
 ``keras_svae.evaluation`` as scalars and histograms. Neither draws from the
 model's training seed, so logging does not change training. ``KLWarmUp`` ramps
-the KL weight from 0 to ``beta``.
+the KL weight from 0 to ``beta``. ``WarnOnCollapse`` warns, in one line, when
+the trained model ignores its latents.
 """
 
+import warnings
 from pathlib import Path
 
 import keras
@@ -18,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_svae import evaluation
+from keras_svae.evaluation.checks import model_inputs
 from keras_svae.plots import as_images
 
 
@@ -202,3 +206,56 @@ class KLWarmUp(keras.callbacks.Callback):
 
     def _ramp(self, done_epochs):
         self.model.kl_weight.assign(self.model.beta * min(1.0, done_epochs / self.epochs))
+
+
+class WarnOnCollapse(keras.callbacks.Callback):
+    """Warn at the end of training when the model collapsed: when it explains
+    less than a tenth of ``x``'s variance or its total KL on ``x`` is below 1
+    nat (``evaluation.model_collapsed``).
+
+    Such a model ignores its latents: its reconstructions are close to the
+    mean example, whatever its loss curve looks like. The warning is one line,
+    ``posterior collapse: <numbers> on the data given to WarnOnCollapse; ...``,
+    with the settings that fix it (``evaluation.collapse_message``, the line
+    ``experiment.run_variant`` prints too). It uses ``warnings.warn``
+    (a ``UserWarning``), so ``warnings.simplefilter("error")`` turns it into an
+    exception. The draws of a sampled KL use a fixed seed, so the check does not
+    change the model's sampling state.
+
+    Args:
+        x: held-out examples (numpy), at least 2; a few thousand are plenty.
+        seed: the integer seed of a sampled KL's draws.
+
+    Raises:
+        ValueError: for fewer than 2 examples; at the start of training, for
+            examples that are not of the model's data shape.
+
+    Example:
+        >>> model.fit(x_train, epochs=10, callbacks=[WarnOnCollapse(x_test[:2000])])
+    """
+
+    def __init__(self, x, seed=0):
+        super().__init__()
+        self.x = np.asarray(x, dtype=np.float32)
+        if self.x.ndim < 2 or len(self.x) < 2:
+            raise ValueError(
+                f"WarnOnCollapse needs at least 2 examples in x (an array [n, ...]), got "
+                f"shape {self.x.shape}."
+            )
+        self.seed = int(seed)
+
+    def on_train_begin(self, logs=None):
+        # Examples of another shape fail now, not after the whole run has trained.
+        self.x = model_inputs(self.model, self.x)
+
+    def on_train_end(self, logs=None):
+        model, x = self.model, self.x
+        kl = evaluation.kl_per_latent(model, x, per_example=True, seed=self.seed)
+        reconstructions = evaluation.batched(model.reconstruct, x)
+        metrics = {
+            "explained_variance": evaluation.explained_variance(x, reconstructions),
+            "test_kl": float(kl.sum(axis=1).mean()),
+        }
+        message = evaluation.collapse_message(metrics, "the data given to WarnOnCollapse")
+        if message is not None:
+            warnings.warn(message, stacklevel=2)

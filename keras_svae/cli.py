@@ -21,8 +21,16 @@ from keras_svae.cli_types import (
     threshold_argument,
 )
 
-
 # ------------------------------------------------------------------ training
+# The flags that are ExperimentConfig fields of the same name.
+CONFIG_FLAGS = (
+    "data", "data_dir", "posterior", "prior_df", "slab_probability", "prior_scale", "threshold",
+    "threshold_prior", "objective", "latent_dim", "epochs", "batch_size", "learning_rate",
+    "n_samples", "beta", "likelihood_scale", "kl", "kl_warmup_epochs", "decoder", "seed",
+    "steps_per_execution", "checkpoint_steps", "iwae_k", "n_eval",
+)  # fmt: skip
+
+
 def train_parser():
     from keras_svae.experiment import DATASETS, ExperimentConfig
     from keras_svae.names import (
@@ -108,7 +116,7 @@ def train_parser():
         "--latent-dim",
         type=int,
         default=None,
-        help="default: the paper's (synthetic/mnist 10, cifar/bsds 25, toy 2)",
+        help="default: the data set's (synthetic/mnist 10, cifar 25, bsds 169, toy 2)",
     )
     parser.add_argument("--epochs", type=int, default=None, help="default: the data set's")
     parser.add_argument(
@@ -123,6 +131,13 @@ def train_parser():
         default=defaults.n_samples,
         help="latent draws per example in each training step",
     )
+    parser.add_argument(
+        "--likelihood-scale",
+        type=float,
+        default=None,
+        help="the Gaussian likelihood's noise scale, fixed (default: the data set's: synthetic "
+        "its noise std 0.1, cifar 0.5, bsds e^-2; mnist and toy have a Bernoulli likelihood)",
+    )
     parser.add_argument("--beta", type=float, default=defaults.beta, help="KL weight")
     parser.add_argument(
         "--kl", default=defaults.kl, type=str.lower, choices=KL_MODES, help="how the KL is computed"
@@ -130,8 +145,9 @@ def train_parser():
     parser.add_argument(
         "--kl-warmup-epochs",
         type=int,
-        default=0,
-        help="ramp the KL weight from 0 to --beta over this many epochs",
+        default=None,
+        help="ramp the KL weight from 0 to --beta over this many epochs (default: the data "
+        "set's, 3 for cifar, else 0)",
     )
     parser.add_argument(
         "--decoder",
@@ -146,7 +162,7 @@ def train_parser():
         "--jit",
         default=None,
         choices=("on", "off"),
-        help="XLA-compile the training step (default: the data set's, on for mnist)",
+        help="XLA-compile the training step (default: the data set's, on for mnist and bsds)",
     )
     parser.add_argument(
         "--steps-per-execution",
@@ -198,47 +214,31 @@ def train_parser():
     return parser
 
 
+def train_configs(args):
+    """The `ExperimentConfig` of each prior ``keras-svae-train`` trains, from its parsed flags."""
+    from keras_svae.experiment import ExperimentConfig
+    from keras_svae.names import PAPER_PRIORS
+
+    return [
+        ExperimentConfig(
+            prior=prior,
+            final_learning_rate=args.learning_rate,  # a constant rate when given
+            jit_compile=None if args.jit is None else args.jit == "on",
+            **{field: getattr(args, field) for field in CONFIG_FLAGS},
+        )
+        for prior in (PAPER_PRIORS if args.prior == "all" else (args.prior,))
+    ]
+
+
 def train_main(argv=None):
     """``keras-svae-train`` / ``python -m training.train``: returns the exit code."""
     args = train_parser().parse_args(argv)
-    from keras_svae.experiment import ExperimentConfig, comparison_table, run_variant
+    from keras_svae.experiment import comparison_table, run_variant
     from keras_svae.experiment.records import check_not_replacing, finished_metrics
-    from keras_svae.names import PAPER_PRIORS
 
-    priors = PAPER_PRIORS if args.prior == "all" else (args.prior,)
     results = []
     try:
-        configs = [
-            ExperimentConfig(
-                data=args.data,
-                data_dir=args.data_dir,
-                prior=prior,
-                posterior=args.posterior,
-                prior_df=args.prior_df,
-                slab_probability=args.slab_probability,
-                prior_scale=args.prior_scale,
-                threshold=args.threshold,
-                threshold_prior=args.threshold_prior,
-                objective=args.objective,
-                latent_dim=args.latent_dim,
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                learning_rate=args.learning_rate,
-                final_learning_rate=args.learning_rate,
-                n_samples=args.n_samples,
-                beta=args.beta,
-                kl=args.kl,
-                kl_warmup_epochs=args.kl_warmup_epochs,
-                decoder=args.decoder,
-                seed=args.seed,
-                jit_compile=None if args.jit is None else args.jit == "on",
-                steps_per_execution=args.steps_per_execution,
-                checkpoint_steps=args.checkpoint_steps,
-                iwae_k=args.iwae_k,
-                n_eval=args.n_eval,
-            )
-            for prior in priors
-        ]
+        configs = train_configs(args)
         from keras_svae.distribute import is_chief, make_strategy
         from keras_svae.files import check_output_folder
 
@@ -251,7 +251,7 @@ def train_main(argv=None):
         if not is_chief(strategy):  # a second worker keeps its checkpoints apart
             out = os.path.join(args.out, f".worker-{strategy.cluster_resolver.task_id}")
         print(
-            f"keras-svae-train: {', '.join(priors)} on {args.data}, "
+            f"keras-svae-train: {', '.join(c.prior for c in configs)} on {args.data}, "
             f"{configs[0].epochs} epochs each -> {args.out}/",
             flush=True,
         )

@@ -934,3 +934,32 @@ def test_validation_split_that_leaves_no_examples():  # row 201
     with pytest.raises(ValueError, match=r"validation_split=1.0 leaves no training or no valid"):
         model.fit(X, validation_split=1.0, verbose=0)
     assert int(model.optimizer.iterations) == 0
+
+
+def test_warn_on_collapse_of_one_example():  # row 202
+    from keras_svae.callbacks import WarnOnCollapse
+
+    with pytest.raises(ValueError, match=r"WarnOnCollapse needs at least 2 examples .*\(1, 4\)"):
+        WarnOnCollapse(X[:1])
+
+
+def test_warn_on_collapse_of_examples_of_another_shape():  # row 203
+    from keras_svae.callbacks import WarnOnCollapse
+
+    model = small_model()
+    check = WarnOnCollapse(np.zeros((10, 5), np.float32))
+    with pytest.raises(ValueError, match=r"x has shape \(5,\), but the model expects \(4,\)"):
+        model.fit(X, epochs=2, batch_size=8, verbose=0, callbacks=[check])
+    assert int(model.optimizer.iterations) == 0  # at the start, not after training
+
+
+def test_likelihood_scale_of_bernoulli_data(tmp_path, capsys):  # row 204
+    from keras_svae.experiment import ExperimentConfig, run_variant
+
+    out = tmp_path / "runs"
+    message = r"likelihood_scale is the Gaussian .* the toy data have a bernoulli likelihood"
+    with pytest.raises(ValueError, match=message + r".*\(likelihood_scale=None\)"):
+        run_variant(ExperimentConfig(data="toy", likelihood_scale=0.1), out)
+    argv = ["--data", "toy", "--prior", "laplace", "--likelihood-scale", "0.1", "--out", str(out)]
+    assert_cli_error(train_main, argv, capsys, message + r".*\(--likelihood-scale unset\)")
+    assert not out.exists() or not list(out.iterdir())  # nothing trained or written

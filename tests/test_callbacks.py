@@ -1,5 +1,7 @@
 """TensorBoard summaries written while a model trains, and the KL warm-up."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -7,7 +9,8 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import keras_svae
-from keras_svae.callbacks import ImageSummaries, KLWarmUp, SparsitySummaries
+from keras_svae import evaluation
+from keras_svae.callbacks import ImageSummaries, KLWarmUp, SparsitySummaries, WarnOnCollapse
 from keras_svae.data import synthetic_patches
 
 # Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
@@ -208,3 +211,36 @@ def test_kl_warm_up_continues_in_a_run_restored_by_backup_and_restore(tmp_path):
               callbacks=[restore, KLWarmUp(4), watch])  # fmt: skip
     # Epochs 2 and 3 of a 4-epoch ramp, two steps each: 2/4, 2.5/4, 3/4, 3.5/4.
     assert watch.seen == pytest.approx([0.5, 0.625, 0.75, 0.875])
+
+
+@pytest.mark.parametrize("beta, collapses", [(5000.0, True), (1.0, False)])
+def test_warn_on_collapse_says_so_in_one_line_only_for_a_collapsed_model(beta, collapses):
+    """A KL weight of 5,000 switches every latent off: at the end of training the
+    callback warns once, in one line, with the numbers and the settings that fix
+    it. The same model at beta 1 learns the patches and gets no warning."""
+    data = synthetic_patches(2000, seed=0)
+    test = synthetic_patches(500, seed=1)
+    model = keras_svae.SparseVAE(latent_dim=10, decoder="linear", encoder_units=(32,), seed=0,
+                                 likelihood_scale=0.1, beta=beta)  # fmt: skip
+    model.compile(optimizer=keras.optimizers.Adam(6e-3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(data.x, epochs=3, batch_size=100, verbose=0, callbacks=[WarnOnCollapse(test.x)])
+    said = [str(w.message) for w in caught if "posterior collapse" in str(w.message)]
+    kl = evaluation.kl_per_latent(model, test.x).sum()  # closed form: no draws
+    error = np.mean((np.asarray(model.reconstruct(test.x)) - test.x) ** 2)
+    explained = 1.0 - error / np.mean(np.var(test.x, axis=0))
+    if not collapses:
+        assert said == [] and kl > 1.0 and explained > 0.1
+        return
+    assert len(said) == 1 and "\n" not in said[0], said
+    assert said[0].startswith(
+        f"posterior collapse: explained variance {explained:.3g} < 0.1 and test KL {kl:.3g} "
+        "nats < 1 on the data given to WarnOnCollapse"
+    )
+    assert "learn_likelihood_scale=False" in said[0] and "--kl-warmup-epochs" in said[0]
+
+
+def test_warn_on_collapse_refuses_too_few_examples():
+    with pytest.raises(ValueError, match="WarnOnCollapse needs at least 2 examples"):
+        WarnOnCollapse(np.zeros((1, 4)))

@@ -140,8 +140,10 @@ def test_each_data_set_trains_from_the_command_line(data, folder, shared_data, t
     assert math.isfinite(metrics["test_iwae"]) and math.isfinite(metrics["mse"])
     assert (run / "patterns.png").read_bytes()[:8] == PNG_MAGIC
     model = keras.models.load_model(run / "model.keras")
-    if data != "toy":  # whitened patches: the fitted whitening travels with the model
-        assert model.metadata["whitening"]["method"] == "zca"
+    if data != "toy":  # the fitted preprocessing travels with the model
+        whitening = model.metadata["whitening"]  # cifar's patches are not whitened
+        assert (whitening and whitening["method"]) == {"cifar": None, "bsds": "zca"}[data]
+        assert model.metadata["scale"] > 0 and not model.learn_likelihood_scale
 
 
 def test_missing_data_dir_is_a_clear_error(tmp_path, capsys):
@@ -269,7 +271,7 @@ def test_a_collapsed_run_says_so_in_one_line(tmp_path):
     """A KL weight of 5,000 switches every latent off: run_variant says
     "posterior collapse" with the reason and the settings that fix it; a
     healthy run says nothing of the kind."""
-    from keras_svae.experiment import ExperimentConfig, run_variant
+    from keras_svae.experiment import ExperimentConfig, load_experiment_data, run_variant
 
     said = []
     small = dict(data="synthetic", n_train=2000, epochs=3, iwae_k=10, n_eval=100, seed=0)
@@ -279,6 +281,17 @@ def test_a_collapsed_run_says_so_in_one_line(tmp_path):
     assert len(warnings) == 1, said
     assert "test KL" in warnings[0] and "--kl-warmup-epochs" in warnings[0]
     assert collapsed["test_kl"] < 1.0
+    # The table says it too: the explained variance beside no active latent.
+    from keras_svae.experiment import comparison_table
+
+    model = keras.models.load_model(tmp_path / collapsed["name"] / "model.keras")
+    x = load_experiment_data(ExperimentConfig(**small)).x_test
+    error = np.mean((np.asarray(model.reconstruct(x)) - x) ** 2)
+    explained = 1.0 - error / np.mean(np.var(x, axis=0))
+    header, _, row = comparison_table([collapsed]).splitlines()
+    cells = dict(zip(header.split(" | "), row.split(" | "), strict=True))
+    assert cells["explained variance"] == f"{explained:.3f}"
+    assert (cells["active"], cells["collapsed"]) == ("0", "100%")
     said.clear()
     run_variant(ExperimentConfig(**small), tmp_path, say=said.append)
     assert not [line for line in said if "posterior collapse" in line], said

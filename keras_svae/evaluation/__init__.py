@@ -7,7 +7,8 @@
   sparsity, the L0 curve, per-latent KL and its floor, posterior collapse.
 - ``reconstruction``: explained variance and reconstruction error.
 - ``collapse``: ``model_collapsed``, whether a model learned anything
-  (explained variance and test KL above floors) before it is compared.
+  (explained variance and test KL above floors) before it is compared, and
+  ``collapse_message``, the one line that says so with the settings that fix it.
 - ``patterns``: what each latent draws (``latent_patterns``) and one-to-one
   ``basis_recovery`` of known generating bases, and its chance level.
 - ``dictionary``: a learned dictionary's atoms as Gabors (centre, orientation,
@@ -25,7 +26,7 @@ dataclasses/dicts, so results go into metrics.json and tables. Bad input is a
 ValueError naming the problem and the expected argument.
 """
 
-from keras_svae.evaluation.collapse import model_collapsed
+from keras_svae.evaluation.collapse import collapse_message, model_collapsed
 from keras_svae.evaluation.dictionary import DictionaryAnalysis, analyze_dictionary, canonical_gabor
 from keras_svae.evaluation.gabor import (
     gabor_chance,
@@ -66,6 +67,7 @@ __all__ = [
     "basis_recovery_chance",
     "batched",
     "canonical_gabor",
+    "collapse_message",
     "codes",
     "collapsed_fraction",
     "elbo",

@@ -15,6 +15,13 @@ import numbers
 # less than one nat per example.
 MIN_EXPLAINED_VARIANCE = 0.1
 MIN_TEST_KL = 1.0
+# What a user can change when a trained model collapsed (run_variant and the
+# WarnOnCollapse callback say it): the Python option, then the command line's flag.
+COLLAPSE_FIXES = (
+    "settings that fix it: a smaller noise scale, fixed (likelihood_scale with "
+    "learn_likelihood_scale=False / --likelihood-scale), a KL warm-up (kl_warmup_epochs / "
+    "--kl-warmup-epochs, the KLWarmUp callback), a smaller beta (--beta), or more epochs."
+)
 
 
 def model_collapsed(metrics):
@@ -51,3 +58,27 @@ def model_collapsed(metrics):
     if values["test_kl"] < MIN_TEST_KL:
         reasons.append(f"test KL {values['test_kl']:.3g} nats < {MIN_TEST_KL:g}")
     return " and ".join(reasons) or None
+
+
+def collapse_message(metrics, data_name="the test data"):
+    """The one line that says a trained model collapsed, or None when it did not.
+
+    Args:
+        metrics: the model's metrics on held-out data, with
+            ``explained_variance`` and ``test_kl`` (see `model_collapsed`).
+        data_name: what the metrics were measured on, for the message.
+
+    Returns:
+        ``"posterior collapse: <reason> on <data_name>; the model ignores its
+        latents, <the settings that fix it>"`` (``COLLAPSE_FIXES``), or None.
+
+    Raises:
+        ValueError: when either number is missing or is not finite.
+    """
+    reason = model_collapsed(metrics)
+    if reason is None:
+        return None
+    return (
+        f"posterior collapse: {reason} on {data_name}; the model ignores its latents, "
+        f"{COLLAPSE_FIXES}"
+    )

@@ -103,7 +103,8 @@ def load_experiment_data(config):
     likelihood is a normalised likelihood. With ``"paper"`` the data are made as
     in the paper author's notebooks and the likelihood is Gaussian with the
     fixed scale sqrt(lam / 2) of its loss "squared error + lam * KL"
-    (``PAPER_LAMBDA``). ``config.likelihood*`` fields override either;
+    (``PAPER_LAMBDA``). ``config.likelihood*`` fields override either (a
+    ``likelihood_scale`` only for a Gaussian likelihood);
     ``max_train`` / ``max_test`` keep the first examples (photographs,
     ``bsds``: ``max_train`` lowers the random patches per training photograph
     to ceil(max_train / photographs), so every photograph still contributes).
@@ -114,6 +115,10 @@ def load_experiment_data(config):
     Returns:
         An `ExperimentData`: the training pipeline, test arrays, likelihood
         settings and what the data know (labels, true bases, noise).
+
+    Raises:
+        ValueError: for a ``likelihood_scale`` with a Bernoulli likelihood, and
+            for data files that are missing or unreadable.
     """
     data = _load(config)
     if config.max_test is not None:
@@ -133,7 +138,14 @@ def load_experiment_data(config):
         for key in ("likelihood", "likelihood_scale", "learn_likelihood_scale")
         if getattr(config, key) is not None
     }
-    return dataclasses.replace(data, **overrides)
+    data = dataclasses.replace(data, **overrides)
+    if data.likelihood != "gaussian" and config.likelihood_scale is not None:
+        raise ValueError(  # a Bernoulli likelihood has no scale: it would be ignored
+            f"likelihood_scale is the Gaussian likelihood's noise scale, but the {config.data} "
+            f"data have a {data.likelihood} likelihood, which has none. Leave it out "
+            "(likelihood_scale=None), or choose likelihood='gaussian' in the config."
+        )
+    return data
 
 
 def _first(x, limit):

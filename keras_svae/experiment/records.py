@@ -7,7 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from keras_svae.experiment.config import ExperimentConfig
+from keras_svae.experiment.config import FALLBACK_DEFAULTS, ExperimentConfig
 
 # The version of the numbers a finished run holds (evaluate_variant's and the
 # grids' extra numbers). It is raised when what one of them means changes; a
@@ -77,7 +77,9 @@ def config_changes(saved, config):
     """``(field, saved value, config's value)`` for each field where ``saved``
     (a config dict read from a run's JSON; fields it lacks count as their
     defaults) differs from ``config``."""
+    # Fields now None by default ("the data set's") held these values before.
     defaults = {f.name: f.default for f in dataclasses.fields(ExperimentConfig)}
+    defaults |= FALLBACK_DEFAULTS
     saved = json.loads(json.dumps({**defaults, **saved}))
     expected = json.loads(json.dumps(dataclasses.asdict(config)))
     return [(key, saved.get(key), value) for key, value in expected.items()

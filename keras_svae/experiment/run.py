@@ -32,14 +32,6 @@ from keras_svae.validation import check_seed, execution_size
 WORK_SUFFIX = f"{files.PARTIAL_MARK}run"
 
 
-# What a user can change when a trained model collapsed (run_variant says it).
-COLLAPSE_FIXES = (
-    "The model ignores its latents; settings that fix it: a fixed noise scale (the "
-    "config's likelihood_scale with learn_likelihood_scale=False), a KL warm-up "
-    "(--kl-warmup-epochs), a smaller --beta, or more epochs."
-)
-
-
 def build_model(config, data):
     """A compiled SparseVAE for ``config``; the learning rate decays
     exponentially from ``learning_rate`` to ``final_learning_rate`` over the run.
@@ -331,9 +323,9 @@ def run_variant(
         config=dataclasses.asdict(config),
         measures_version=MEASURES_VERSION,
     )
-    collapse = evaluation.model_collapsed(metrics)
+    collapse = evaluation.collapse_message(metrics)  # the WarnOnCollapse callback's line
     if collapse is not None:
-        say(f"{config.name}: posterior collapse: {collapse} on the test data. {COLLAPSE_FIXES}")
+        say(f"{config.name}: {collapse}")
     model.save(work / "model.keras")
     write_figures(model, data, latent_codes, patterns, kl, history, work, config.name)
     files.write_json(work / "metrics.json", metrics)

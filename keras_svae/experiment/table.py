@@ -9,6 +9,7 @@ COLUMNS = [
     ("MSE clean / noise var", "mse_clean_over_noise", "{:.2f}"),
     ("MSE noisy / noise var", "mse_over_noise", "{:.2f}"),
     ("MSE", "mse", "{:.4f}"),
+    ("explained variance", "explained_variance", "{:.3f}"),
     ("basis recovery (min) [chance]", "basis_recovery_text", "{}"),
     ("active", "active_units", "{}"),
     ("collapsed", "collapsed_fraction", "{:.0%}"),
