@@ -16,6 +16,8 @@ score them. It saves and loads as any Keras model (``model.save``,
 ``keras.models.load_model``).
 """
 
+import math
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -37,8 +39,9 @@ class ICA(keras.Model):
 
     ``fit(x)`` runs scikit-learn's ``FastICA`` (its own unit-variance
     whitening first, so data that are only roughly white are fine) on
-    examples ``x`` [n, n_features]; the codes are the unit-variance sources
-    ``(x - mean) W^T`` and ``decode(s) = s A^T + mean``.
+    examples ``x`` [n, *data_shape], each flattened to its n_features values;
+    the codes are the unit-variance sources ``(x - mean) W^T`` and
+    ``decode(s) = s A^T + mean``, shaped like the data.
 
     Args:
         n_components: number of sources (the code size, ``latent_dim``);
@@ -52,8 +55,8 @@ class ICA(keras.Model):
             own setting. FastICA's iterations are small matrix products, and
             2 OpenBLAS threads on a 2-core machine shared with other jobs took
             46 times as long as 1 thread (2,000 BSDS patches, 144 components).
-        data_shape: the shape of one example, (n_features,); ``fit`` sets it
-            (and ``keras.models.load_model`` passes it to rebuild the weights).
+        data_shape: the shape of one example; ``fit`` sets it (and
+            ``keras.models.load_model`` passes it to rebuild the weights).
         **kwargs: ``keras.Model`` keyword arguments (``name``, ``dtype``).
 
     Examples:
@@ -97,11 +100,8 @@ class ICA(keras.Model):
 
     def build(self, input_shape):
         data_shape = tuple(int(d) for d in input_shape[1:])
-        if len(data_shape) != 1 or data_shape[0] < 1:
-            raise ValueError(
-                f"ICA takes flat examples, shape (n_features,), got {data_shape}: reshape "
-                "the data to (examples, features) first."
-            )
+        if not data_shape or any(d < 1 for d in data_shape):
+            raise ValueError(f"Each example needs a known shape, got {data_shape}.")
         if self.data_shape is not None:
             if data_shape != self.data_shape:
                 raise ValueError(
@@ -109,7 +109,7 @@ class ICA(keras.Model):
                     f"examples of shape {self.data_shape}."
                 )
             return
-        n_features = data_shape[0]
+        n_features = math.prod(data_shape)
         if self.n_components is None:
             self.n_components = n_features
         if self.n_components > n_features:
@@ -138,14 +138,15 @@ class ICA(keras.Model):
         """Fit FastICA to examples ``x``.
 
         Args:
-            x: numpy array [n_examples, n_features] of finite numbers, with at
-                least ``n_components`` examples.
+            x: numpy array [n_examples, *example_shape] of finite numbers,
+                with at least ``n_components`` examples.
 
         Returns:
             This model, fitted.
 
         Raises:
-            ValueError: x that is not a 2-D numeric array, holds NaN or Inf,
+            ValueError: x that is not a numeric array of examples (at least
+                2-D), holds NaN or Inf,
                 has fewer examples than components or fewer features than
                 ``n_components``, or has other features than the model's.
         """
@@ -157,10 +158,11 @@ class ICA(keras.Model):
                 f"FastICA would drop components silently. Pass at least {self.n_components} "
                 "examples (many more for a good fit) or fewer n_components."
             )
+        flat = x.reshape(len(x), -1)
         ica = FastICA(n_components=self.n_components, whiten="unit-variance", fun=self.fun,
                       max_iter=self.max_iter, tol=self.tol, random_state=self.seed)  # fmt: skip
         with threadpool_limits(limits=self.blas_threads, user_api="blas"):
-            ica.fit(x)
+            ica.fit(flat)
         self.mixing.assign(ica.mixing_.astype(np.float32))
         self.unmixing.assign(ica.components_.astype(np.float32))
         self.mean.assign(ica.mean_.astype(np.float32))
@@ -170,17 +172,17 @@ class ICA(keras.Model):
 
     @staticmethod
     def _checked(x):
-        """``x`` as a float64 array [n, features], or a ValueError naming the problem."""
+        """``x`` as a float64 array [n, ...], or a ValueError naming the problem."""
         try:
             array = np.asarray(x)
         except ValueError:  # numpy refuses ragged sequences
-            raise ValueError("x must be one numeric array [examples, features].") from None
+            raise ValueError("x must be one numeric array [examples, ...].") from None
         if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-            raise ValueError(f"x must be a numeric array [examples, features], got {array.dtype}.")
-        if array.ndim != 2:
+            raise ValueError(f"x must be a numeric array [examples, ...], got {array.dtype}.")
+        if array.ndim < 2:
             raise ValueError(
-                f"ICA takes x of shape (examples, features), got shape {array.shape}: "
-                "flatten each example first, x.reshape(len(x), -1)."
+                f"ICA takes x of shape (examples, features), one example per row, got shape "
+                f"{array.shape}: for examples of one value each, pass x.reshape(-1, 1)."
             )
         bad = array.size - int(np.count_nonzero(np.isfinite(array)))
         if bad:
@@ -204,7 +206,8 @@ class ICA(keras.Model):
                 f"Input examples have shape {tuple(x.shape[1:])}, but this model was fitted "
                 f"to examples of shape {self.data_shape}."
             )
-        return tf.matmul(x - self.mean, self.unmixing, transpose_b=True)
+        flat = tf.reshape(x, [-1, math.prod(self.data_shape)])
+        return tf.matmul(flat - self.mean, self.unmixing, transpose_b=True)
 
     def encode(self, x):
         """The sources of x as a point-mass distribution (event [n_components]),
@@ -212,10 +215,11 @@ class ICA(keras.Model):
         return tfd.Independent(tfd.Deterministic(self.infer(x)), reinterpreted_batch_ndims=1)
 
     def decode(self, z):
-        """A z + mean for sources z [n, n_components]."""
+        """A z + mean for sources z [n, n_components], shaped like the data."""
         self._check_fitted("decode")
         z = tf.cast(tf.convert_to_tensor(check_latents(z, self.n_components)), self.compute_dtype)
-        return tf.matmul(z, self.mixing, transpose_b=True) + self.mean
+        x = tf.matmul(z, self.mixing, transpose_b=True) + self.mean
+        return tf.reshape(x, [-1, *self.data_shape])
 
     def reconstruct(self, x):
         """decode(infer(x)): exact up to round-off for a complete ICA of
@@ -227,9 +231,10 @@ class ICA(keras.Model):
 
     @property
     def atoms(self):
-        """The mixing matrix's columns as numpy [n_components, n_features]."""
+        """The mixing matrix's columns as numpy [n_components, *data_shape]."""
         self._check_fitted("show its atoms")
-        return keras.ops.convert_to_numpy(self.mixing).T
+        mixing = keras.ops.convert_to_numpy(self.mixing)
+        return mixing.T.reshape(self.n_components, *self.data_shape)
 
     # -------------------------------------------------------------- config
     def get_config(self):

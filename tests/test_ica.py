@@ -46,6 +46,11 @@ def test_same_seed_same_dictionary_and_a_saved_model_loads(tmp_path):
     assert first.latent_dim == 25 and first.converged
     np.testing.assert_array_equal(first.atoms, again.atoms)
     assert not np.allclose(first.atoms, other.atoms)
+    # Examples of any shape are flattened; codes and atoms are the same.
+    images = ICA(seed=3).fit(x.reshape(-1, SIDE, SIDE, 1))
+    assert images.data_shape == (SIDE, SIDE, 1) and images.atoms.shape == (25, SIDE, SIDE, 1)
+    np.testing.assert_array_equal(images.atoms.reshape(25, -1), first.atoms)
+    assert images.reconstruct(x[:3].reshape(-1, SIDE, SIDE, 1)).shape == (3, SIDE, SIDE, 1)
     first.save(tmp_path / "ica.keras")
     loaded = keras.models.load_model(tmp_path / "ica.keras")
     assert isinstance(loaded, ICA) and loaded.get_config() == first.get_config()
