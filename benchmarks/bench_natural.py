@@ -8,9 +8,11 @@ against ``NaturalBaselineVAE``, the same model written by hand with
 ``keras.ops`` (the closed-form KL(Normal || Laplace) written out, no TFP, no
 data checks), as ``benchmarks/training/baseline.py`` does for MNIST.
 
-It prints the examples/s of each (median over rounds of one epoch each after a
+It prints the examples/s of each (and of SparseVAE running Keras' own step
+loop, one XLA call per step as the baseline, to show what its fused steps
+buy) (median over rounds of one epoch each after a
 warm-up round, the two models taking turns so that load from other processes
-hits both alike), their ratio, and the projected training time of the
+hits all alike), their ratio, and the projected training time of the
 experiment's default run (90,000 training patches x 15 epochs) at SparseVAE's
 rate, and whether it is under 10 minutes. The data are standard normal draws:
 shaped and scaled like whitened patches (identity covariance), and the speed of
@@ -50,6 +52,7 @@ BATCH_SIZE = 32
 # The experiment's default run, projected from the measured rate.
 RUN_EXAMPLES, RUN_EPOCHS, RUN_BUDGET_MINUTES = 90_000, 15, 10
 BASELINE, SVAE = "baseline (keras.ops, laplace)", "SparseVAE laplace, closed-form KL"
+UNFUSED = "SparseVAE, Keras' step loop (fuse_steps=False)"
 
 
 def kl_normal_laplace(loc, scale):
@@ -119,15 +122,20 @@ class NaturalBaselineVAE(keras.Model):
 
 
 def build_models(args):
-    """(label, compiled model) of the baseline and of SparseVAE, compiled alike."""
-    baseline = NaturalBaselineVAE(seed=args.seed)
-    svae = SparseVAE(LATENT_DIM, prior="laplace", decoder="linear", encoder_units=ENCODER_UNITS,
-                     likelihood_scale=NOISE_SCALE, learn_likelihood_scale=False,
-                     data_shape=(DATA_DIM,), seed=args.seed)  # fmt: skip
+    """(label, compiled model) of the baseline, SparseVAE, and SparseVAE
+    running Keras' own step loop as the baseline does, compiled alike."""
     compiled = dict(jit_compile=args.jit_compile, steps_per_execution=args.steps_per_execution)
+    baseline = NaturalBaselineVAE(seed=args.seed)
     baseline.compile(optimizer=optimizer(), **compiled)
-    svae.compile(optimizer=optimizer(), **compiled)
-    return [(BASELINE, baseline), (SVAE, svae)]
+    models = [(BASELINE, baseline)]
+    for label, fuse_steps in ((SVAE, True), (UNFUSED, False)):
+        svae = SparseVAE(LATENT_DIM, prior="laplace", decoder="linear",
+                         encoder_units=ENCODER_UNITS, likelihood_scale=NOISE_SCALE,
+                         learn_likelihood_scale=False, data_shape=(DATA_DIM,),
+                         seed=args.seed)  # fmt: skip
+        svae.compile(optimizer=optimizer(), fuse_steps=fuse_steps, **compiled)
+        models.append((label, svae))
+    return models
 
 
 def make_dataset(x, batch_size, seed):

@@ -17,7 +17,9 @@ tfd = tfp.distributions
 
 
 def test_baseline_is_the_same_model_as_the_sparse_vae():
-    (_, baseline), (_, svae) = bench_natural.build_models(bench_natural.parse_args(["--quick"]))
+    models = bench_natural.build_models(bench_natural.parse_args(["--quick"]))
+    (_, baseline), (_, svae), (_, unfused) = models
+    assert not unfused.fuse_steps and svae.fuse_steps
     assert sorted(tuple(w.shape) for w in baseline.trainable_weights) == sorted(
         tuple(w.shape) for w in svae.trainable_weights
     )
@@ -36,7 +38,7 @@ def test_quick_run_prints_rates_ratio_and_projection(tmp_path):
     text = "\n".join(bench_natural.main(["--quick", "--jit", "off", "--output", str(out)]))
     assert out.read_text().strip() == text.strip()
     rates = {}
-    for label in (bench_natural.BASELINE, bench_natural.SVAE):
+    for label in (bench_natural.BASELINE, bench_natural.SVAE, bench_natural.UNFUSED):
         row = next(line for line in text.splitlines() if line.startswith(label + "  "))
         rate, best = (float(v.replace(",", "")) for v in row[len(label) :].split()[:2])
         assert math.isfinite(rate) and 0 < rate <= best
