@@ -335,8 +335,8 @@ def _measure_baseline(run, model, data, record, work, quick):
     patterns = evaluation.latent_patterns(model)
     if data.true_bases is not None:
         match = evaluation.basis_recovery(patterns, data.true_bases)
-        chance = evaluation.basis_recovery_chance(
-            data.true_bases, config.latent_dim, seed=config.seed
+        chance = evaluation.basis_recovery_chance(  # as many patterns as the model has
+            data.true_bases, model.latent_dim, seed=config.seed
         )
         metrics.update(basis_recovery=float(match.score),
                        basis_recovery_min=float(np.min(match.cosine)),
