@@ -67,6 +67,7 @@ if HAS_TENSORFLOW:
 
     from keras_svae import data
     from keras_svae.distributions import make_posterior, make_prior
+    from keras_svae.ica import ICA
     from keras_svae.kl import has_closed_form, kl_divergence
     from keras_svae.likelihoods import (
         BernoulliLikelihood,
@@ -96,6 +97,7 @@ __all__ = [
     "DECODERS",
     "ENCODERS",
     "GaussianLikelihood",
+    "ICA",
     "KL_MODES",
     "LIKELIHOODS",
     "Likelihood",

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_svae import SparseVAE, evaluation
+from keras_svae import ICA, SparseVAE, evaluation
 from keras_svae import data as loaders
 from keras_svae.cli import export_main, generate_main, train_main
 from keras_svae.export import ExportError, GenerateError, Generator, export_decoder
@@ -963,3 +963,25 @@ def test_likelihood_scale_of_bernoulli_data(tmp_path, capsys):  # row 204
     argv = ["--data", "toy", "--prior", "laplace", "--likelihood-scale", "0.1", "--out", str(out)]
     assert_cli_error(train_main, argv, capsys, message + r".*\(--likelihood-scale unset\)")
     assert not out.exists() or not list(out.iterdir())  # nothing trained or written
+ICA_X = np.random.default_rng(0).laplace(size=(40, 4)).astype("float32")
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    rows(
+        (210, lambda: ICA().fit(ICA_X[:, 0]),
+         r"ICA takes x of shape \(examples, features\), one example per row, got shape \(40,\)"),
+        (211, lambda: ICA(n_components=5).fit(ICA_X),
+         r"n_components=5 is more than the 4 features .* Pass n_components <= 4"),
+        (212, lambda: ICA().fit(ICA_X * [1.0, 1.0, 1.0, np.nan]),
+         r"x contains 40 NaN or Inf values; ICA needs finite data"),
+        (213, lambda: ICA().fit(ICA_X[:3]),
+         r"x holds 3 examples, fewer than the 4 components: FastICA would drop"),
+        (214, lambda: ICA(data_shape=(4,)).encode(ICA_X),
+         r"This ICA is not fitted yet, so it cannot encode: call fit\(x\) first"),
+        (215, lambda: ICA(fun="tanh"), r"fun must be one of \('logcosh', 'exp', 'cube'\)"),
+    ),
+)  # fmt: skip
+def test_ica(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from keras_svae import evaluation
 from keras_svae.experiment import MEASURES_VERSION
-from keras_svae.reproduce.beyond import DATASETS, FISTA, LABELS
+from keras_svae.reproduce.beyond import DATASETS, FISTA, ICA, LABELS
 from keras_svae.reproduce.beyond_report import best_summary
 
 # Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
@@ -152,3 +153,43 @@ def test_command_line_refuses_bad_choices(capsys):
     assert "error: bad --data 'mnist'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--seeds", "x"])
+
+
+def test_ica_runner_writes_its_folder_and_a_rerun_keeps_it(tmp_path):
+    from keras_svae.reproduce import beyond
+
+    runs = beyond.comparison_runs(tmp_path, (0,), True, datasets=("synthetic",), pairings=(),
+                                  overrides=TINY, ica=True)  # fmt: skip
+    assert [r.pairing for r in runs] == [FISTA, ICA]
+    run = runs[-1]
+    assert run.name == "synthetic-ica" and beyond.run_state(run) == "todo"
+    said = []
+    assert beyond.run_comparison([run], say=said.append, quick=True) == {run.label: "finished"}
+    assert sorted(p.name for p in run.path.iterdir()) == ["metrics.json", "model.keras",
+                                                          "patterns.png"]  # fmt: skip
+    result = beyond.load_result(run)
+    assert result["ica"] == beyond.ICA_SETTINGS
+    # 20 of the 25 directions are Gaussian noise, which ICA cannot separate: it may
+    # not converge, and metrics.json says which.
+    assert result["converged"] == (result["n_iter"] < beyond.ICA_SETTINGS["max_iter"])
+    assert result["active_units"] == 25  # complete ICA of 25 pixels: 25 unit-variance sources
+    assert result["explained_variance"] > 0.999
+    # Its chance level is that of as many random patterns as it has atoms (25, not 10).
+    bases = beyond.cached_data(run.config).true_bases
+    chance = evaluation.basis_recovery_chance(bases, 25, seed=0)
+    assert result["basis_recovery_chance"] == chance["mean"]
+    assert result["basis_recovery"] > chance["high"] + 0.2
+    written = (run.path / "metrics.json").read_bytes()
+    said = []
+    assert beyond.run_comparison([run], say=said.append, quick=True) == {run.label: "finished"}
+    assert said == ["beyond: 1 of 1 runs finished earlier (or failed), kept"]
+    assert (run.path / "metrics.json").read_bytes() == written
+    # Other settings are another run; older numbers are measured again, not refitted.
+    other = beyond.Run(run.data, ICA, 0, run.config, run.folder, ica={**run.ica, "max_iter": 7})
+    assert beyond.run_state(other) == "todo"
+    stale = json.loads(written)
+    (run.path / "metrics.json").write_text(json.dumps({**stale, "measures_version": 1, "mse": 9.0}))
+    assert beyond.run_state(run) == "todo"
+    beyond.run_ica(run, quick=True)
+    again = beyond.load_result(run)
+    assert again["train_seconds"] == stale["train_seconds"] and again["mse"] == stale["mse"]

@@ -22,10 +22,10 @@ def photographs(shared_data):
 
 def test_the_runs_cover_variants_sizes_and_baselines(tmp_path):
     runs = natural_runs(tmp_path, seeds=(0, 1), data_dir="photos", sizes=(169, 288))
-    assert len(runs) == 2 * 2 * (len(VARIANTS) + 1)
+    assert len(runs) == 2 * (2 * (len(VARIANTS) + 1) + 1)  # + one ICA per seed
     names = {run.name for run in runs}
     assert "bsds-laplace-z169" in names and "bsds-fista-z288" in names
-    assert "bsds-laplace-z169-unitnorm-scale_per_latent-resample1" in names
+    assert "bsds-laplace-z169-unitnorm-scale_per_latent-resample1" in names and "bsds-ica" in names
     first = runs[0].config
     assert first.latent_dim == 169 and first.decoder == "linear" and first.whiten == "zca"
     assert first.likelihood_scale == NATURAL["likelihood_scale"] and not first.learn_likelihood_scale

@@ -9,7 +9,9 @@ measured the same way. Each VAE run is ``experiment.run_variant`` in
 resumes from its last epoch; the extra numbers (`extra_metrics`) are cached
 beside it in ``beyond.json``. The FISTA baseline has its own small runner
 (`run_fista`): skipped when its ``metrics.json`` holds the same settings,
-written atomically. ``report.md`` has one table per data set (mean ± sd over
+written atomically; so has the ICA baseline (`run_ica`: scikit-learn's
+FastICA, one source per pixel), added to the runs with ``ica=True``.
+``report.md`` has one table per data set (mean ± sd over
 seeds), the patterns of every pairing and, per metric, which pairing is best
 when its margin over the second is larger than the spread over seeds
 (`beyond_report`).
@@ -33,6 +35,7 @@ from keras_svae.reproduce.measures import QUICK_GABOR, gabor_chance
 
 EXTRA_FILE = "beyond.json"
 FISTA = "fista"
+ICA = "ica"
 # (key, label, ExperimentConfig fields). Student-t's df 3 is its default.
 PAIRINGS = (
     ("normal", "normal / normal", dict(prior="normal")),
@@ -47,7 +50,10 @@ PAIRINGS = (
     ("laplace-iwae5", "laplace / normal, IWAE k=5",
      dict(prior="laplace", objective="iwae", n_samples=5)),
 )  # fmt: skip
-LABELS = {key: label for key, label, _ in PAIRINGS} | {FISTA: "FISTA sparse coding (L1)"}
+LABELS = {key: label for key, label, _ in PAIRINGS} | {
+    FISTA: "FISTA sparse coding (L1)",
+    ICA: "ICA (FastICA, complete)",
+}
 # Patches: 25 latents, a FIXED noise scale 0.5 and KL warm-up (a learned scale
 # collapses to noise, DESIGN.md); CIFAR uses training/configs/cifar.toml's
 # [library] recipe (a test checks the fields match). BSDS keeps the settings it
@@ -73,26 +79,34 @@ QUICK_EPOCHS = {"bsds": 2, "cifar": 2, "synthetic": 10}
 # FISTA: the MAP counterpart of the Laplace(0, 1) prior under the same fixed
 # noise sigma is l1 = sigma^2 (0.25 for patches, 0.01 for synthetic).
 FISTA_SETTINGS = {"n_iter": 100, "learning_rate": 1e-2}
+# ICA: complete (n_components None: one source per feature), keras_svae.ICA's defaults.
+ICA_SETTINGS = {"n_components": None, "fun": "logcosh", "max_iter": 1000, "tol": 1e-4}
 NEAR_ZERO = 0.1  # in standard deviations of each latent's code
 
 
 @dataclasses.dataclass
 class Run:
-    """One cell: a pairing (or FISTA) on a data set with a seed."""
+    """One cell: a pairing (or FISTA, or ICA) on a data set with a seed."""
 
     data: str
     pairing: str
     seed: int
     config: ExperimentConfig
     folder: Path
-    fista: dict | None = None  # the baseline's settings (FISTA, ICA); None for a VAE run
-    train: object = None  # trains and measures a baseline other than FISTA: train(run, verbose, quick)
-    baseline: str = FISTA  # the baseline's name, in its folder's name
+    fista: dict | None = None  # the FISTA settings; None for a VAE run
+    ica: dict | None = None  # the ICA settings; None for a VAE or FISTA run
+
+    @property
+    def baseline(self):
+        """Whether this is a classical baseline (FISTA or ICA), not a VAE."""
+        return bool(self.fista or self.ica)
 
     @property
     def name(self):
         c = self.config
-        return f"{c.data}-{self.baseline}-z{c.latent_dim}" if self.fista else c.name
+        if self.ica:
+            return f"{c.data}-{ICA}"
+        return f"{c.data}-{FISTA}-z{c.latent_dim}" if self.fista else c.name
 
     @property
     def path(self):
@@ -104,10 +118,10 @@ class Run:
 
 
 def comparison_runs(out, seeds=(0, 1, 2), quick=False, data_dir=None, datasets=None,
-                    pairings=None, overrides=None):  # fmt: skip
-    """Every run in training order (seed, data set, pairing, FISTA last).
-    ``overrides`` (config fields, after ``quick``) apply to every run;
-    ``datasets`` / ``pairings`` pick subsets by key."""
+                    pairings=None, overrides=None, ica=False):  # fmt: skip
+    """Every run in training order (seed, data set, pairing, FISTA, then ICA
+    when ``ica``). ``overrides`` (config fields, after ``quick``) apply to
+    every run; ``datasets`` / ``pairings`` pick subsets by key."""
     runs = []
     for seed in seeds:
         for data in datasets or DATASETS:
@@ -129,11 +143,16 @@ def comparison_runs(out, seeds=(0, 1, 2), quick=False, data_dir=None, datasets=N
             scale = config.likelihood_scale or config.noise_std
             fista = dict(FISTA_SETTINGS, l1=scale**2, epochs=config.epochs)
             runs.append(Run(data, FISTA, seed, config, folder, fista))
+            if ica:
+                runs.append(Run(data, ICA, seed, config, folder, ica=dict(ICA_SETTINGS)))
     return runs
 
 
 def _saved(run):
-    return json.loads(json.dumps({"config": dataclasses.asdict(run.config), "fista": run.fista}))
+    saved = {"config": dataclasses.asdict(run.config), "fista": run.fista}
+    if run.ica:
+        saved["ica"] = run.ica
+    return json.loads(json.dumps(saved))
 
 
 def trained(run):
@@ -143,6 +162,7 @@ def trained(run):
     return (
         same_config(saved.get("config"), run.config)
         and saved.get("fista") == _saved(run)["fista"]
+        and saved.get("ica") == _saved(run).get("ica")
         and (run.path / "model.keras").is_file()
     )
 
@@ -152,7 +172,7 @@ def run_state(run):
     numbers an older version measured is "todo": it is measured again from its
     saved model, not retrained."""
     measured = measured_now(files.read_json(run.path / "metrics.json", {})) and (
-        run.fista or measured_now(files.read_json(run.path / EXTRA_FILE, {}))
+        run.baseline or measured_now(files.read_json(run.path / EXTRA_FILE, {}))
     )
     if trained(run) and measured:
         return "finished"
@@ -165,7 +185,7 @@ def load_result(run):
     if run_state(run) != "finished":
         return None
     result = json.loads((run.path / "metrics.json").read_text())
-    if not run.fista:
+    if not run.baseline:
         result.update(json.loads((run.path / EXTRA_FILE).read_text()))
     return result
 
@@ -240,7 +260,7 @@ def run_fista(run, verbose=0, quick=False):
         record = {key: saved[key] for key in ("train_seconds", "history")}
         with files.atomic_path(run.path, directory=True) as work:
             shutil.copy2(run.path / "model.keras", work / "model.keras")
-            _measure_fista(run, model, data, record, work, quick)
+            _measure_baseline(run, model, data, record, work, quick)
         return load_result(run)
     keras.utils.set_random_seed(config.seed)
     model = SparseCoding(config.latent_dim, l1=settings["l1"], n_iter=settings["n_iter"],
@@ -258,13 +278,48 @@ def run_fista(run, verbose=0, quick=False):
     }
     with files.atomic_path(run.path, directory=True) as work:
         model.save(work / "model.keras")
-        _measure_fista(run, model, data, record, work, quick)
+        _measure_baseline(run, model, data, record, work, quick)
     return load_result(run)
 
 
-def _measure_fista(run, model, data, record, work, quick):
-    """Write a FISTA run's metrics.json (with ``record``: its training time and
-    history) and patterns.png into ``work``."""
+def run_ica(run, quick=False):
+    """Fit and measure the ICA baseline of ``run`` (scikit-learn's FastICA on
+    the training examples, `keras_svae.ICA`) and write its folder
+    (metrics.json, patterns.png, model.keras) atomically, as `run_fista`
+    does: a finished run with the same settings is kept, and one measured by
+    an older version is measured again from its saved model. Its metrics add
+    ``n_iter`` and ``converged`` (whether FastICA stopped before
+    ``max_iter``). Returns its metrics."""
+    from keras_svae import ica as independent_components
+    from keras_svae.evaluation.checks import dataset_examples
+
+    if run_state(run) == "finished":
+        return load_result(run)
+    data = cached_data(run.config)
+    if trained(run):
+        saved = files.read_json(run.path / "metrics.json", {})
+        model = keras.models.load_model(run.path / "model.keras")
+        record = {key: saved[key] for key in ("train_seconds", "n_iter", "converged")}
+        with files.atomic_path(run.path, directory=True) as work:
+            shutil.copy2(run.path / "model.keras", work / "model.keras")
+            _measure_baseline(run, model, data, record, work, quick)
+        return load_result(run)
+    shape = data.x_test.shape[1:]
+    x = data.train if data.info is None else dataset_examples(data.train, shape)
+    model = independent_components.ICA(seed=run.config.seed, **run.ica)
+    start = time.perf_counter()
+    model.fit(x)
+    record = {"train_seconds": time.perf_counter() - start, "n_iter": model.n_iter,
+              "converged": model.converged}  # fmt: skip
+    with files.atomic_path(run.path, directory=True) as work:
+        model.save(work / "model.keras")
+        _measure_baseline(run, model, data, record, work, quick)
+    return load_result(run)
+
+
+def _measure_baseline(run, model, data, record, work, quick):
+    """Write a FISTA or ICA run's metrics.json (with ``record``: its training
+    time and history or iterations) and patterns.png into ``work``."""
     config, x = run.config, data.x_test
     reconstructions = evaluation.batched(model.reconstruct, x)
     metrics = {
@@ -277,8 +332,8 @@ def _measure_fista(run, model, data, record, work, quick):
     patterns = evaluation.latent_patterns(model)
     if data.true_bases is not None:
         match = evaluation.basis_recovery(patterns, data.true_bases)
-        chance = evaluation.basis_recovery_chance(
-            data.true_bases, config.latent_dim, seed=config.seed
+        chance = evaluation.basis_recovery_chance(  # as many patterns as the model has
+            data.true_bases, model.latent_dim, seed=config.seed
         )
         metrics.update(basis_recovery=float(match.score),
                        basis_recovery_min=float(np.min(match.cosine)),
@@ -305,6 +360,8 @@ def estimated_seconds(run, quick=False):
     c = run.config
     if c.data == "synthetic":
         return (4.0 if run.fista else 6.0) if quick else (6.0 if run.fista else 13.0)
+    if run.ica:  # BSDS, 18,000 patches: FastICA 16 s, Gabor fits of 144 atoms 160 s
+        return 50.0 if quick else 180.0
     fixed = (11.0 if quick else 24.0) - 4.0 * bool(run.fista)
     slow = c.objective == "iwae" or c.prior == "horseshoe"
     per_epoch = 1.2 if run.fista else (2.0 if slow else 1.5)
@@ -320,8 +377,7 @@ def run_comparison(runs, verbose=0, say=print, quick=False, extra=None, estimate
 
     ``extra(run, quick)`` (default `extra_metrics`) gives a VAE run's numbers
     beyond ``run_variant``'s, ``estimate(run, quick)`` (default
-    `estimated_seconds`) its expected seconds; ``title`` starts the lines.
-    A run's ``baseline`` other than FISTA is trained by ``run.train``."""
+    `estimated_seconds`) its expected seconds; ``title`` starts the lines."""
     extra = extra or extra_metrics
     estimate = estimate or estimated_seconds
     states = {run.label: run_state(run) for run in runs}
@@ -339,10 +395,10 @@ def run_comparison(runs, verbose=0, say=print, quick=False, extra=None, estimate
             f"next {run.label}")  # fmt: skip
         began = time.perf_counter()
         try:
-            if run.train is not None:
-                run.train(run, verbose, quick)
-            elif run.fista:
+            if run.fista:
                 run_fista(run, verbose, quick)
+            elif run.ica:
+                run_ica(run, quick)
             else:
                 # A run whose preset changed since is retrained, as the grid always did.
                 run_variant(run.config, run.folder, verbose=verbose, say=say, overwrite=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_svae import files
-from keras_svae.reproduce.beyond import DATASETS, FISTA, LABELS, load_result, run_state
+from keras_svae.reproduce.beyond import DATASETS, FISTA, ICA, LABELS, load_result, run_state
 from keras_svae.reproduce.claims import Comparison
 from keras_svae.reproduce.report import markdown_table, mean_sd, sitting_text
 from keras_svae.reproduce.verdict import LEVEL
@@ -56,7 +56,7 @@ SUMMARY_TEXT = {
     "lower": "lower is better",
     "most": "sparsest; not better on its own, read with the MSE",
 }
-NOT_APPLICABLE = {  # FISTA rows
+NOT_APPLICABLE = {  # FISTA and ICA rows
     "test_iwae": "n/a — not a density model",
     "collapsed_fraction": "n/a — no posterior",
 }
@@ -110,7 +110,7 @@ def data_table(runs, data, seeds):
         cells = []
         for _, metric, fmt, _ in columns:
             text = mean_sd([r.get(metric) for r in results[key].values()], fmt)
-            missing = NOT_APPLICABLE if key == FISTA else NOT_MEASURED
+            missing = NOT_APPLICABLE if key in (FISTA, ICA) else NOT_MEASURED
             cells.append(text or missing.get(metric, ""))
         rows.append([LABELS[key], len(results[key]), *cells])
     lines = markdown_table(["pairing (prior / posterior)", "seeds", *(c[0] for c in columns)], rows)

@@ -14,7 +14,8 @@ e^-2 (`NATURAL`). The variants (`VARIANTS`) are the ways to keep atoms alive
 that the literature uses: unit-norm decoder columns with a learned prior scale,
 resampling of dead atoms, both, a learned threshold of exact zeros, and the
 Normal and Cauchy priors for contrast. Baselines on the same patches with the
-same number of atoms: FISTA sparse coding. Each run is ``run_variant`` in
+same number of atoms: FISTA sparse coding; and complete ICA (FastICA, one
+source per pixel). Each run is ``run_variant`` in
 ``<out>/natural/seed<k>/`` (resumable, kept when finished); `dictionary_metrics`
 adds the per-atom Gabor fits, the exact zeros per patch and the learned
 prior parameters, and draws the dictionary and its analysis
@@ -34,6 +35,8 @@ from keras_svae.model import SparseVAE
 from keras_svae.reproduce.beyond import (
     FISTA,
     FISTA_SETTINGS,
+    ICA,
+    ICA_SETTINGS,
     Run,
     cached_data,
     extra_metrics,
@@ -65,7 +68,10 @@ VARIANTS = (
     ("normal", "Normal / Normal (no sparsity), free columns", dict(prior="normal")),
     ("cauchy", "Cauchy / Cauchy, free columns", dict(prior="cauchy")),
 )  # fmt: skip
-LABELS = {key: label for key, label, _ in VARIANTS} | {FISTA: "FISTA sparse coding (L1)"}
+LABELS = {key: label for key, label, _ in VARIANTS} | {
+    FISTA: "FISTA sparse coding (L1)",
+    ICA: "ICA (FastICA, 144 components)",
+}
 QUICK = dict(max_train=2000, max_test=300, iwae_k=20, n_eval=100, epochs=2, jit_compile=False)
 QUICK_FIT = dict(orientations=(0.0, np.pi / 2), frequencies=(0.15,))
 
@@ -82,7 +88,7 @@ def natural_runs(out, seeds=(0,), quick=False, data_dir=None, sizes=SIZES, varia
         data_dir: the folder with BSDS300's training photographs.
         sizes: the numbers of latents.
         variants: keys of `VARIANTS` to run (None: all).
-        baselines: also run FISTA with as many atoms.
+        baselines: also run FISTA with as many atoms, and complete ICA.
 
     Returns:
         A list of ``beyond.Run``.
@@ -104,6 +110,8 @@ def natural_runs(out, seeds=(0,), quick=False, data_dir=None, sizes=SIZES, varia
                 config = ExperimentConfig(**fields)
                 settings = dict(FISTA_SETTINGS, l1=config.likelihood_scale**2, epochs=config.epochs)
                 runs.append(Run("natural", FISTA, seed, config, folder, settings))
+        if baselines:  # complete ICA: one source per pixel, whatever the VAEs' size
+            runs.append(Run("natural", ICA, seed, config, folder, ica=dict(ICA_SETTINGS)))
     return runs
 
 
@@ -189,7 +197,7 @@ def run_natural(runs, verbose=0, say=print, quick=False):
     states = run_comparison(runs, verbose, say, quick, extra=natural_metrics,
                             estimate=estimated_seconds, title="natural")  # fmt: skip
     for run in runs:
-        if run.fista and states[run.label] == "finished":
+        if run.baseline and states[run.label] == "finished":
             if not measured_now(files.read_json(run.path / "dictionary.json", {})):
                 model = keras.models.load_model(run.path / "model.keras")
                 numbers = dictionary_metrics(model, cached_data(run.config), run.path, quick)
@@ -201,6 +209,6 @@ def run_natural(runs, verbose=0, say=print, quick=False):
 def natural_result(run):
     """A finished run's numbers (with a baseline's dictionary numbers), or None."""
     result = load_result(run)
-    if result is not None and run.fista:
+    if result is not None and run.baseline:
         result.update(files.read_json(run.path / "dictionary.json", {}))
     return result

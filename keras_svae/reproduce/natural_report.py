@@ -1,5 +1,5 @@
 """``report.md`` of the natural-image experiment (`natural`): one table per
-number of latents (rows: variants and FISTA; mean ± sd over seeds), the
+number of latents (rows: variants, FISTA and ICA; mean ± sd over seeds), the
 trade-off between Gabor-like atoms and the held-out bound as a figure, the
 issue's targets checked against the numbers, each variant's dictionary and
 its analysis, and the settings."""
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_svae import files, plots
-from keras_svae.reproduce.beyond import FISTA, run_state
+from keras_svae.reproduce.beyond import FISTA, ICA, run_state
 from keras_svae.reproduce.natural import LABELS, NATURAL, SIZES, natural_result
 from keras_svae.reproduce.report import markdown_table, mean_sd, sitting_text
 
@@ -37,10 +37,11 @@ COLUMNS = (
 
 
 def collect(runs, size, seeds):
-    """``{variant: {seed: result}}`` of the finished runs with ``size`` latents."""
+    """``{variant: {seed: result}}`` of the finished runs with ``size`` latents
+    (and the complete ICA, whose size is the number of pixels, in every table)."""
     results = {}
     for run in runs:
-        if run.config.latent_dim == size and run.seed in seeds:
+        if (run.config.latent_dim == size or run.ica) and run.seed in seeds:
             result = natural_result(run)
             if result is not None:
                 results.setdefault(run.pairing, {})[run.seed] = result
@@ -48,12 +49,12 @@ def collect(runs, size, seeds):
 
 
 def size_table(results):
-    """Markdown lines: one row per variant (FISTA last), mean ± sd over seeds."""
+    """Markdown lines: one row per variant (the baselines last), mean ± sd over seeds."""
     rows = []
     for key in [k for k in LABELS if k in results]:
         values = results[key].values()
         cells = [mean_sd([r.get(metric) for r in values], fmt) for _, metric, fmt in COLUMNS]
-        if key == FISTA:
+        if key in (FISTA, ICA):
             cells[0] = "n/a (not a density model)"
         rows.append([LABELS[key], len(values), *cells, learned_text(values)])
     header = ["model", "seeds", *(c[0] for c in COLUMNS), "learned (min / median / max)"]
@@ -77,7 +78,7 @@ def tradeoff_points(results, size):
     informative atoms over seeds."""
     points = []
     for key, by_seed in results.items():
-        if key == FISTA:
+        if key in (FISTA, ICA):
             continue
         iwae = [r["test_iwae"] for r in by_seed.values() if r.get("test_iwae") is not None]
         gabor = [r["gabor_like_informative"] for r in by_seed.values()]
@@ -99,7 +100,7 @@ def target_lines(results, seed):
     lines = [f"- best held-out IWAE of a free-column model (seed {seed}): {best_free:.2f}"]
     met = []
     for key, result in first.items():
-        if key == FISTA:
+        if key in (FISTA, ICA):
             continue
         gap = best_free - result["test_iwae"]
         gabor = result["gabor_like_informative"]
@@ -168,7 +169,7 @@ def write_report(runs, out, seeds, command="", wall_seconds=None, quick=False):
         "hidden units). IWAE: the importance-weighted bound on log p(x) per held-out patch "
         f"(k = {runs[0].config.iwae_k} on {runs[0].config.n_eval} patches), in the whitened "
         "space. Informative: latents whose KL is more than 0.1 nats above its floor and whose "
-        "code varies (`evaluation.informative_latents`; FISTA: codes that vary). Gabor-like: a "
+        "code varies (`evaluation.informative_latents`; FISTA and ICA: codes that vary). Gabor-like: a "
         "2-D Gabor fits the atom (shown as an image, whitening undone) with R² ≥ 0.7 "
         "(`evaluation.analyze_dictionary`).",
         "",
