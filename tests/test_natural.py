@@ -5,8 +5,8 @@ import pytest
 
 from keras_svae import plots
 from keras_svae.experiment import ExperimentConfig, load_experiment_data
+from keras_svae.experiment.config import DATASET_DEFAULTS
 from keras_svae.reproduce.natural import (
-    NATURAL,
     VARIANTS,
     natural_result,
     natural_runs,
@@ -28,7 +28,8 @@ def test_the_runs_cover_variants_sizes_and_baselines(tmp_path):
     assert "bsds-laplace-z169-unitnorm-scale_per_latent-resample1" in names and "bsds-ica" in names
     first = runs[0].config
     assert first.latent_dim == 169 and first.decoder == "linear" and first.whiten == "zca"
-    assert first.likelihood_scale == NATURAL["likelihood_scale"] and not first.learn_likelihood_scale
+    assert first.likelihood_scale == DATASET_DEFAULTS["bsds"]["likelihood_scale"]
+    assert not first.learn_likelihood_scale
     # the learned threshold's Gamma prior is spread over the training set
     threshold = next(r for r in runs if r.pairing == "laplace-threshold").config
     assert threshold.threshold_prior_weighting == "train_set"

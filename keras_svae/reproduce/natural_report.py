@@ -13,7 +13,7 @@ import numpy as np
 
 from keras_svae import files, plots
 from keras_svae.reproduce.beyond import FISTA, ICA, run_state
-from keras_svae.reproduce.natural import LABELS, NATURAL, SIZES, natural_result
+from keras_svae.reproduce.natural import LABELS, SIZES, natural_result
 from keras_svae.reproduce.report import markdown_table, mean_sd, sitting_text
 
 # The targets of issue 17, for one seed at 169 latents.
@@ -165,7 +165,7 @@ def write_report(runs, out, seeds, command="", wall_seconds=None, quick=False):
         "",
         "Whitened 12x12 patches of BSDS300 photographs (180 for training, 20 held out; the "
         "test crops are the same for every seed), a linear decoder x = A z + noise with the "
-        f"fixed noise scale e^-2 = {NATURAL['likelihood_scale']:.4f}, an MLP encoder (256 "
+        f"fixed noise scale {runs[0].config.likelihood_scale:.4g}, an MLP encoder (256 "
         "hidden units). IWAE: the importance-weighted bound on log p(x) per held-out patch "
         f"(k = {runs[0].config.iwae_k} on {runs[0].config.n_eval} patches), in the whitened "
         "space. Informative: latents whose KL is more than 0.1 nats above its floor and whose "
