@@ -43,6 +43,15 @@ class CheckedInputs:
             with distribute.strategy_scope(self):
                 self.build(shape)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras builds a model from a first batch reduced over the replicas,
+        which MultiWorkerMirroredStrategy cannot do for (x, y, sample_weight)
+        tuples; a SparseVAE is built from its data's shape before ``fit``, so
+        only the optimizer is left to build, in the strategy's scope."""
+        if self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
+
     def _run(self, method, x, y, kwargs, seeded_order=False):
         validation.check_fit_arguments(x, y, kwargs)
         if isinstance(x, tf.data.Dataset):  # before a model is built for a wrong shape
