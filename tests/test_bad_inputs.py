@@ -967,3 +967,12 @@ def test_fixed_noise_batch_of_another_size():  # row 222
     for a, b in zip(before, model.trainable_weights, strict=True):
         np.testing.assert_array_equal(a, b)  # the step trained nothing
     model.fit(X, epochs=1, batch_size=16, verbose=0)  # 32 examples: two batches of 16
+
+
+def test_unknown_preset():  # row 225
+    from keras_svae.reproduce.grid import experiment_config, load_experiments
+
+    spec = load_experiments(Path(__file__).resolve().parents[1] / "training" / "configs")["toy"]
+    message = r"Unknown preset 'authors'. Valid choices: 'library', 'paper', 'author'."
+    with pytest.raises(ValueError, match=message):
+        experiment_config(spec, "authors", "normal", seed=0)

@@ -78,6 +78,10 @@ def build_model(config, data):
         n_samples=config.n_samples,
         beta=config.beta,
         kl=config.kl,
+        noise=config.noise,
+        noise_batch_size=config.batch_size if config.noise == "fixed" else None,
+        noise_alpha=config.noise_alpha,
+        kl_quirk=config.kl_quirk,
         seed=config.seed,
         metadata=data.info.to_config() if data.info is not None else None,
     )

@@ -134,7 +134,9 @@ def metrics_table(results, experiment, seeds):
     rows = []
     for (prior, role), rs in per_row.items():
         done = [r for r in rs if r is not None]
-        label = prior if role == "main" else f"{prior} ({done[0]['kl_path']} KL)"
+        label = prior if role == "main" else f"{prior} ({role})"
+        if role == "kl-pair":
+            label = f"{prior} ({done[0]['kl_path']} KL)"
         kl = done[0].get("kl_path", "")
         rows.append(
             [label, kl, len(done)] + [metric_cell(done, key, fmt) for _, key, fmt in columns]
