@@ -112,7 +112,8 @@ class CheckedInputs:
         honour (y, class_weight, non-positive sizes) raise a ValueError.
         A model with a ``seed`` takes arrays (``shuffle=True``, the default)
         in an order drawn from that seed, new each epoch: the same seed gives
-        the same run (Keras' own shuffle of arrays is unseeded)."""
+        the same run (Keras' own shuffle of arrays is unseeded). A model with
+        noise="fixed" refuses batches of another size than its noise matrix."""
         if isinstance(x, tf.data.Dataset):
             # A pipeline shuffles itself; Keras' default shuffle=True would
             # only warn that it ignores it on every fit.
@@ -120,6 +121,7 @@ class CheckedInputs:
         validation.check_epoch_steps(
             kwargs.get("steps_per_epoch"), getattr(self, "steps_per_execution", 1)
         )
+        self.check_noise_batches(x, kwargs.get("batch_size"))  # noise="fixed" (quirks)
         kwargs["validation_data"] = validation.checked_validation_data(
             validation_data, self.likelihood, self.data_shape
         )

@@ -207,8 +207,37 @@ class NotebookQuirks:
         offset = layout.offset if split else 0
         rows = (tf.range(size) + offset) % self.noise_batch_size
         noise = tf.gather(self.fixed_noise, rows, axis=1)
+        if not split and getattr(self, "jit_compile", False):
+            # XLA drops the check: a shape error then, never a silent reuse of rows.
+            noise = tf.reshape(noise, [self.n_samples, self.noise_batch_size, self.latent_dim])
         with tf.control_dependencies([check]):
             return tf.identity(normal.loc + normal.scale * noise)
+
+    def check_noise_batches(self, x, batch_size):
+        """Refuse, before training, data whose batches the fixed noise does
+        not fit (the in-step check is dropped under XLA).
+
+        Args:
+            x: the training data: an array or a batched ``tf.data.Dataset``
+                (whose batch size is checked when its shape says it).
+            batch_size: ``fit``'s batch size for arrays (None: Keras' 32).
+
+        Raises:
+            ValueError: when a batch would have another number of examples.
+        """
+        if self.noise != "fixed":
+            return
+        if isinstance(x, tf.data.Dataset):
+            spec = x.element_spec
+            spec = spec[0] if isinstance(spec, tuple) else spec
+            size = spec.shape[0] if spec.shape.rank else None
+            sizes = [] if size is None else [size]
+        else:
+            batch_size = batch_size or 32
+            sizes = [batch_size] + ([len(x) % batch_size] if len(x) % batch_size else [])
+        for size in sizes:
+            if size != self.noise_batch_size:
+                raise ValueError(self._batch_message(size))
 
     def _batch_message(self, size="another number of"):
         return (

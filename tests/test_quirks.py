@@ -158,3 +158,21 @@ def test_the_saved_laplace_notebook_state_is_the_laplace_prior_with_the_normal_k
     np.testing.assert_allclose(loss - reconstruction, variance_as_scale_kl(model.posterior(x)),
                                rtol=1e-5)  # fmt: skip
     assert model.prior.distribution.__class__.__name__ == "Laplace"
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_a_pipeline_of_other_batches_fails_loudly(jit_compile):
+    # The batch size of a pipeline without drop_remainder is unknown until a
+    # step: the step's check (or, under XLA, which drops it, a shape error)
+    # stops training instead of reusing noise rows.
+    model = small_model(prior="cauchy", noise="fixed", noise_batch_size=16)
+    model.compile(jit_compile=jit_compile)
+    batches = tf.data.Dataset.from_tensor_slices(X).batch(8)
+    assert batches.element_spec.shape[0] is None
+    error = ValueError if not jit_compile else (ValueError, tf.errors.InvalidArgumentError)
+    with pytest.raises(error):
+        model.fit(batches, epochs=1, verbose=0)
+    if not jit_compile:
+        with pytest.raises(ValueError, match=r"batches of 16 examples; a training batch had "):
+            model.fit(batches, epochs=1, verbose=0)
+    model.fit(tf.data.Dataset.from_tensor_slices(X).batch(16), epochs=1, verbose=0)
