@@ -17,7 +17,8 @@ from keras_svae.data.pipeline import make_dataset
 
 class CheckedInputs:
     """Mixin for a ``keras.Model`` with ``likelihood``, ``data_shape``,
-    ``build`` and ``_check_built``: checked ``fit``, ``evaluate`` and inputs."""
+    ``build``, ``_check_built`` and ``check_noise_batches``
+    (``keras_svae.quirks``): checked ``fit``, ``evaluate`` and inputs."""
 
     def _as_input(self, x):
         """A float tensor of examples for encode/reconstruct, checked like

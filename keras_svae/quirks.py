@@ -192,11 +192,11 @@ class NotebookQuirks:
         else ``distribute.draw_latents`` (fresh noise from ``seed``)."""
         if self.noise != "fixed" or not training:
             return distribute.draw_latents(q, self.n_samples, seed, layout)
-        normal = q.distribution
-        size = tf.shape(normal.loc)[0]
+        family = q.distribution  # Normal, Laplace or Cauchy
+        size = tf.shape(family.loc)[0]
         split = layout is not None and layout.replicas > 1
         batch = layout.size if split else size
-        static = None if split else normal.loc.shape[0]
+        static = None if split else family.loc.shape[0]
         if static is not None and static != self.noise_batch_size:
             raise ValueError(self._batch_message(static))
         check = tf.debugging.assert_equal(
@@ -211,7 +211,7 @@ class NotebookQuirks:
             # XLA drops the check: a shape error then, never a silent reuse of rows.
             noise = tf.reshape(noise, [self.n_samples, self.noise_batch_size, self.latent_dim])
         with tf.control_dependencies([check]):
-            return tf.identity(normal.loc + normal.scale * noise)
+            return tf.identity(family.loc + family.scale * noise)
 
     def check_noise_batches(self, x, batch_size):
         """Refuse, before training, data whose batches the fixed noise does

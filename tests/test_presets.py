@@ -2,6 +2,8 @@
 presets resolve to the configs and data they always had; the author preset is
 the paper's plus the notebooks' quirks."""
 
+import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -111,3 +113,15 @@ def test_a_config_with_fixed_noise_checks_it():
         ExperimentConfig(prior="spike_slab", noise="fixed")
     with pytest.raises(ValueError, match=r"with noise='fresh' .* drop them"):
         ExperimentConfig(noise_alpha=1.0)
+
+
+def test_runs_finished_before_the_quirk_fields_stay_finished(experiments):
+    from keras_svae.experiment.records import same_config
+
+    config = experiment_config(experiments["mnist-z10"], "paper", "cauchy", seed=0)
+    saved = json.loads(json.dumps(dataclasses.asdict(config)))
+    for key in ("noise", "noise_alpha", "kl_quirk"):
+        del saved[key]  # as a metrics.json written before these fields
+    assert same_config(saved, config)
+    author = experiment_config(experiments["mnist-z10"], "author", "cauchy", seed=0)
+    assert not same_config(saved, author)
