@@ -17,7 +17,8 @@ from keras_svae.data.pipeline import make_dataset
 
 class CheckedInputs:
     """Mixin for a ``keras.Model`` with ``likelihood``, ``data_shape``,
-    ``build`` and ``_check_built``: checked ``fit``, ``evaluate`` and inputs."""
+    ``build``, ``_check_built`` and ``check_noise_batches``
+    (``keras_svae.quirks``): checked ``fit``, ``evaluate`` and inputs."""
 
     def _as_input(self, x):
         """A float tensor of examples for encode/reconstruct, checked like
@@ -42,6 +43,15 @@ class CheckedInputs:
         if not self.built and shape is not None:
             with distribute.strategy_scope(self):
                 self.build(shape)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras builds a model from a first batch reduced over the replicas,
+        which MultiWorkerMirroredStrategy cannot do for (x, y, sample_weight)
+        tuples; a SparseVAE is built from its data's shape before ``fit``, so
+        only the optimizer is left to build, in the strategy's scope."""
+        if self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
 
     def _run(self, method, x, y, kwargs, seeded_order=False):
         validation.check_fit_arguments(x, y, kwargs)
@@ -103,7 +113,8 @@ class CheckedInputs:
         honour (y, class_weight, non-positive sizes) raise a ValueError.
         A model with a ``seed`` takes arrays (``shuffle=True``, the default)
         in an order drawn from that seed, new each epoch: the same seed gives
-        the same run (Keras' own shuffle of arrays is unseeded)."""
+        the same run (Keras' own shuffle of arrays is unseeded). A model with
+        noise="fixed" refuses batches of another size than its noise matrix."""
         if isinstance(x, tf.data.Dataset):
             # A pipeline shuffles itself; Keras' default shuffle=True would
             # only warn that it ignores it on every fit.
@@ -111,6 +122,7 @@ class CheckedInputs:
         validation.check_epoch_steps(
             kwargs.get("steps_per_epoch"), getattr(self, "steps_per_execution", 1)
         )
+        self.check_noise_batches(x, kwargs.get("batch_size"))  # noise="fixed" (quirks)
         kwargs["validation_data"] = validation.checked_validation_data(
             validation_data, self.likelihood, self.data_shape
         )

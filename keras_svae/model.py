@@ -7,7 +7,7 @@ from keras_svae import distribute, validation
 from keras_svae.distributions import make_prior
 from keras_svae.fused import FusedExecution
 from keras_svae.inputs import CheckedInputs
-from keras_svae.kl import kl_divergence, uses_closed_form
+from keras_svae.kl import uses_closed_form
 from keras_svae.learned_prior import LearnedPrior, check_learn_prior_scale, check_train_size
 from keras_svae.likelihoods import make_likelihood
 from keras_svae.names import (
@@ -22,13 +22,16 @@ from keras_svae.names import (
 )
 from keras_svae.networks import make_networks
 from keras_svae.posteriors import posterior_from_params, posterior_width
+from keras_svae.quirks import NotebookQuirks
 from keras_svae.serialization import AtomicSaving, deserialize_option, serialize_option
 from keras_svae.thresholds import THRESHOLD_PRIOR, Thresholded, soft_threshold
 from keras_svae.validation import check_number, check_positive_int, check_scale
 
 
 @keras.saving.register_keras_serializable(package="keras_svae")
-class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, LearnedPrior, keras.Model):
+class SparseVAE(
+    CheckedInputs, AtomicSaving, FusedExecution, LearnedPrior, NotebookQuirks, keras.Model
+):
     """A variational auto-encoder with a sparsity-promoting prior.
 
     The loss is the negative ELBO per example, -E_q[log p(x given z)] + beta *
@@ -79,6 +82,12 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, LearnedPrior, keras
         train_size: the number of training examples, over which the learned
             thresholds' prior term is spread (None: the term counts once per
             step, as for one batch).
+        noise: "fresh" (new noise every step) or "fixed": one noise matrix for
+            the whole run, a bug of the paper's notebooks (``keras_svae.quirks``).
+        noise_batch_size: the training batch size, the fixed noise's rows.
+        noise_alpha: draw the fixed noise from the symmetric alpha-stable law
+            (1: Cauchy, 2: Normal of variance 2), as the Cauchy notebook did.
+        kl_quirk: None, or "variance_as_scale": the Normal notebooks' KL bug.
         seed: seeds the initialisers and the sampling: same seed, same run.
         metadata: a JSON-serialisable dict saved with the model, for what the
             data pipeline did (e.g. ``{"whitening": whitening.get_config()}``) so
@@ -124,6 +133,10 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, LearnedPrior, keras
         threshold=None,
         threshold_prior=THRESHOLD_PRIOR,
         train_size=None,
+        noise="fresh",
+        noise_batch_size=None,
+        noise_alpha=None,
+        kl_quirk=None,
         seed=None,
         metadata=None,
         **kwargs,
@@ -177,6 +190,7 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, LearnedPrior, keras
         )
         self.train_size = check_train_size(train_size)
         self.add_learned_prior_weights()
+        self.add_notebook_quirks(noise, noise_batch_size, noise_alpha, kl_quirk)
         self.kl_is_analytic = uses_closed_form(
             self.posterior_family, self.prior, self.latent_dim, self.kl_mode
         )
@@ -290,7 +304,7 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, LearnedPrior, keras
         q = self.posterior(x, training=training)
         base_q = q.distribution if self.threshold is not None else q
         seed = tf.cast(self.seed_generator.next(), tf.int32)
-        base = distribute.draw_latents(base_q, self.n_samples, seed, layout)
+        base = self.training_latents(base_q, seed, layout, training)
         z = q.threshold_samples(base) if self.threshold is not None else base
         outputs = self.decoder(
             self._decoder_input(tf.reshape(z, [-1, self.latent_dim])), training=training
@@ -298,11 +312,10 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, LearnedPrior, keras
         outputs = tf.reshape(tf.cast(outputs, "float32"), [self.n_samples, -1, *self.data_shape])
         log_lik = self.likelihood.log_prob(x, outputs, len(self.data_shape))  # [samples, batch]
         reconstruction = -tf.reduce_mean(log_lik, axis=0)
-        mode = "analytic" if self.kl_is_analytic else "sampled"
-        kl = kl_divergence(base_q, self.prior, base, mode=mode)
+        kl = self.kl_term(base_q, base)
         weight = tf.cast(self.kl_weight, kl.dtype)
         if self.objective == "elbo":
-            return reconstruction + weight * kl, reconstruction, kl
+            return reconstruction + weight * self.kl_penalty(base_q, kl), reconstruction, kl
         log_w = log_lik - weight * (q.log_prob(z) - self.prior.log_prob(z))
         bound = tf.reduce_logsumexp(log_w, axis=0) - tf.math.log(float(self.n_samples))
         return -bound, reconstruction, kl
@@ -340,15 +353,6 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, LearnedPrior, keras
         self._step(data, training=False)
         return distribute.metric_results(self.metrics)
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        """Keras builds a model from a first batch reduced over the replicas,
-        which MultiWorkerMirroredStrategy cannot do for (x, y, sample_weight)
-        tuples; a SparseVAE is built from its data's shape before ``fit``, so
-        only the optimizer is left to build, in the strategy's scope."""
-        if self.optimizer is not None and not self.optimizer.built:
-            with self.distribute_strategy.scope():
-                self.optimizer.build(self.trainable_variables)
-
     @property
     def metrics(self):
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
@@ -375,19 +379,13 @@ class SparseVAE(CheckedInputs, AtomicSaving, FusedExecution, LearnedPrior, keras
         self.fuse_steps = bool(fuse_steps)
         super().compile(optimizer=optimizer, **kwargs)
 
-    def compile_from_config(self, config):
-        """Recompile a loaded model with its saved optimizer (Keras skips models
-        that override ``compile`` unless this is overridden too)."""
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        self.optimizer.build(self.trainable_variables)
-
     # ---------------------------------------------------------------- config
     # The constructor's arguments kept under their own names.
-    PLAIN_CONFIG = (
+    PLAIN_CONFIG = (  # noqa: SIM905 (one name list, read as text)
         "latent_dim prior_scale learn_prior_scale prior_df slab_probability likelihood_scale "
         "learn_likelihood_scale unit_norm_decoder activation decoder_activation scale_activation "
         "n_samples beta objective threshold train_size seed"
-    ).split()
+    ).split() + ["noise", "noise_batch_size", "noise_alpha", "kl_quirk"]
 
     def get_config(self):
         config = super().get_config()

@@ -52,3 +52,9 @@ class AtomicSaving:
         check_save_path(filepath, weights=True)
         with atomic_path(filepath, overwrite=overwrite) as temporary:
             super().save_weights(temporary, **kwargs)
+
+    def compile_from_config(self, config):
+        """Recompile a loaded model with its saved optimizer (Keras skips models
+        that override ``compile`` unless this is overridden too)."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        self.optimizer.build(self.trainable_variables)

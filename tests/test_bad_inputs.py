@@ -963,6 +963,8 @@ def test_likelihood_scale_of_bernoulli_data(tmp_path, capsys):  # row 204
     argv = ["--data", "toy", "--prior", "laplace", "--likelihood-scale", "0.1", "--out", str(out)]
     assert_cli_error(train_main, argv, capsys, message + r".*\(--likelihood-scale unset\)")
     assert not out.exists() or not list(out.iterdir())  # nothing trained or written
+
+
 ICA_X = np.random.default_rng(0).laplace(size=(40, 4)).astype("float32")
 
 
@@ -985,3 +987,45 @@ ICA_X = np.random.default_rng(0).laplace(size=(40, 4)).astype("float32")
 def test_ica(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# ------------------------------------------ API: the notebooks' quirks (218-224)
+@pytest.mark.parametrize(
+    "kwargs, message",
+    rows(
+        (218, dict(noise="fixed"), r"noise='fixed' draws one \[batch_size, latent_dim\] noise .*"
+         r"pass noise_batch_size=<the training batch size>"),
+        (219, dict(prior="spike_slab", noise="fixed", noise_batch_size=32),
+         r"needs a location-scale posterior \(normal, laplace, cauchy\), not 'spike_slab'"),
+        (220, dict(noise_batch_size=32), r"with noise='fresh' .* drop them, or pass noise='fixed'"),
+        (221, dict(noise="fixed", noise_batch_size=32, noise_alpha=3),
+         r"noise_alpha is an alpha-stable law's index, in \(0, 2\] .* got 3"),
+        (223, dict(prior="cauchy", scale_activation="exp", kl_quirk="variance_as_scale"),
+         r"needs posterior='normal' and prior='normal' .*, not 'cauchy' and 'cauchy'"),
+        (224, dict(prior="normal", kl_quirk="variance_as_scale"),
+         r"whose scale is exp\(l\); it needs scale_activation='exp'"),
+    ),
+)  # fmt: skip
+def test_notebook_quirk_options(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SparseVAE(latent_dim=2, data_shape=(4,), encoder_units=(8,), **kwargs)
+
+
+def test_fixed_noise_batch_of_another_size():  # row 222
+    model = small_model(prior="cauchy", noise="fixed", noise_batch_size=16)
+    message = r"noise='fixed' holds one noise matrix for batches of 16 examples; .* batch_size=16"
+    before = [w.numpy() for w in model.trainable_weights]
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, epochs=1, batch_size=8, verbose=0)
+    for a, b in zip(before, model.trainable_weights, strict=True):
+        np.testing.assert_array_equal(a, b)  # the step trained nothing
+    model.fit(X, epochs=1, batch_size=16, verbose=0)  # 32 examples: two batches of 16
+
+
+def test_unknown_preset():  # row 225
+    from keras_svae.reproduce.grid import experiment_config, load_experiments
+
+    spec = load_experiments(Path(__file__).resolve().parents[1] / "training" / "configs")["toy"]
+    message = r"Unknown preset 'authors'. Valid choices: 'library', 'paper', 'author'."
+    with pytest.raises(ValueError, match=message):
+        experiment_config(spec, "authors", "normal", seed=0)

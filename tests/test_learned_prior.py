@@ -125,7 +125,9 @@ def kill_latents(model, latents):
     output.kernel.assign(kernel)
     output.bias.assign(bias)
     atoms = model.decoder.layers[0].kernel
-    atoms.assign(atoms.numpy() * np.where(np.isin(np.arange(atoms.shape[0]), latents), 1e-3, 1)[:, None])
+    atoms.assign(
+        atoms.numpy() * np.where(np.isin(np.arange(atoms.shape[0]), latents), 1e-3, 1)[:, None]
+    )
 
 
 def test_resampling_revives_dead_atoms():

@@ -50,8 +50,10 @@ def test_every_seed_is_scored_on_the_same_test_patches(shared_data):
 
 
 def test_the_tradeoff_figure_and_its_refusal():
-    points = [dict(label="a", iwae=-10.0, gabor=40, group="169 latents"),
-              dict(label="b", iwae=-12.0, gabor=90, iwae_sd=0.5, gabor_sd=3, group="288")]  # fmt: skip
+    points = [
+        dict(label="a", iwae=-10.0, gabor=40, group="169 latents"),
+        dict(label="b", iwae=-12.0, gabor=90, iwae_sd=0.5, gabor_sd=3, group="288"),
+    ]
     figure = plots.plot_gabor_tradeoff(points, target=100)
     axis = figure.axes[0]
     assert len(figure.axes) == 1 and "IWAE" in axis.get_xlabel()
@@ -78,7 +80,9 @@ def test_a_quick_experiment_measures_its_dictionaries_and_reports(shared_data, t
     assert results["laplace-threshold"]["zeros_per_patch"] > 0  # exact zeros
     scales = results["laplace-unitnorm-resample"]["prior_scale_quantiles"]
     assert scales[0] <= scales[1] <= scales[2] and scales != [1.0, 1.0, 1.0]
-    assert (runs[0].path / "analysis.png").is_file() and (runs[-1].path / "dictionary.png").is_file()
+    assert (runs[0].path / "analysis.png").is_file() and (
+        runs[-1].path / "dictionary.png"
+    ).is_file()
     report = write_report(runs, tmp_path, (0,), quick=True).read_text()
     assert "## 20 latents" in report and "FISTA sparse coding" in report
     assert "tradeoff.png" in report and (tmp_path / "tradeoff.png").is_file()

@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -154,6 +155,25 @@ FLIPS = {
         ("synthetic", "laplace", "kl-pair"): {"test_iwae": ([11.0] * 3, [8.0, 10.0, 12.0])},
     },
 }
+
+
+def test_tiny_author_grid_trains_the_notebooks_quirks(shared_data, tmp_path):
+    result = _grid(tmp_path, shared_data, presets="author", only="toy")
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = tmp_path / "author" / "seed0"
+    names = sorted(p.name for p in folder.iterdir() if (p / "metrics.json").is_file())
+    assert names == [
+        "toy-cauchy-z2-fixed_noise_alpha1",
+        "toy-cauchy-z2-fixed_noise_alpha2",
+        "toy-laplace-z2",
+        "toy-laplace-z2-kl_variance_as_scale",
+        "toy-normal-z2-kl_variance_as_scale",
+    ]
+    model = keras.models.load_model(folder / "toy-cauchy-z2-fixed_noise_alpha2" / "model.keras")
+    assert (model.noise, model.noise_alpha, model.noise_batch_size) == ("fixed", 2.0, 100)
+    report = (tmp_path / "report.md").read_text()
+    assert "| cauchy (alpha2), fixed noise alpha 2 |" in report
+    assert "| laplace (notebook-normal-kl) | sampled (trained on the notebook's" in report
 
 
 def test_verdicts_flip_with_the_numbers():

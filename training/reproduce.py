@@ -3,6 +3,7 @@
 python -m training.reproduce --out runs/paper                    # both presets, 3 seeds
 python -m training.reproduce --out runs/quick --quick            # reduced grid, < 10 min
 python -m training.reproduce --out runs/paper --preset library   # one preset
+python -m training.reproduce --out runs/paper --preset author    # the notebooks' quirks
 
 Rerun the same command after an interruption: finished runs are kept and the
 interrupted one continues from its last epoch. The logic is keras_svae.reproduce.
@@ -22,7 +23,12 @@ def parse(argv):
         prog="python -m training.reproduce", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--out", default="runs/paper", help="output folder (report.md goes here)")
-    parser.add_argument("--preset", default="both", choices=("paper", "library", "both"))
+    parser.add_argument(
+        "--preset",
+        default="both",
+        choices=("paper", "library", "author", "both"),
+        help="both: paper and library; author: the paper plus its notebooks' quirks",
+    )
     parser.add_argument(
         "--publish",
         default=None,

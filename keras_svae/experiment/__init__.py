@@ -4,6 +4,7 @@ that compares runs (``comparison_table``). The command line
 
 from keras_svae.experiment.config import DATASET_DEFAULTS, DATASETS, ExperimentConfig
 from keras_svae.experiment.datasets import ExperimentData, load_experiment_data
+from keras_svae.experiment.presets import PRESETS, Preset, preset
 from keras_svae.experiment.records import MEASURES_VERSION, measured_now
 from keras_svae.experiment.run import (
     build_model,
@@ -20,11 +21,14 @@ __all__ = [
     "ExperimentConfig",
     "ExperimentData",
     "MEASURES_VERSION",
+    "PRESETS",
+    "Preset",
     "build_model",
     "comparison_table",
     "evaluate_variant",
     "load_experiment_data",
     "measured_now",
+    "preset",
     "remeasure_variant",
     "run_variant",
     "write_figures",

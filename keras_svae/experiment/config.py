@@ -11,17 +11,16 @@ from keras_svae.distributions import (
     check_pairing,
     check_slab_probability,
 )
+from keras_svae.experiment.presets import PRESETS, check_quirk_fields
 from keras_svae.learned_prior import check_learn_prior_scale
 from keras_svae.names import OBJECTIVES, POSTERIORS, PRIORS, lookup, paper_posterior
 from keras_svae.thresholds import THRESHOLD_PRIOR
 from keras_svae.validation import check_number, check_positive_int, check_scale
 
 DATASETS = ("synthetic", "mnist", "cifar", "bsds", "toy")
-# How the data are made: "library" (this project's choices: Laplace-coefficient
-# synthetic patches with noise, dynamically binarised MNIST, ZCA-whitened random
-# CIFAR crops) or "paper" (the paper author's notebooks: B z clipped to
-# [0.001, 0.999], grey MNIST on 55,000 digits, grey centre crops of data_batch_1 / 256).
-RECIPES = ("library", "paper")
+# How the data are made and trained on: a preset of keras_svae.experiment.presets
+# ("library", "paper" or "author", the paper plus its notebooks' quirks).
+RECIPES = tuple(PRESETS)
 SYNTHETIC_COEFFICIENTS = ("normal", "cauchy")
 # Whitening of the library recipe's patches (cifar, bsds); "none" keeps them
 # mean-removed and scaled to unit standard deviation.
@@ -137,7 +136,8 @@ class ExperimentConfig:
         n_train: generated training examples (synthetic, toy).
         n_test: generated test examples (synthetic, toy).
         noise_std: the synthetic patches' noise (and Gaussian scale).
-        recipe: how the data are made, one of ``RECIPES``.
+        recipe: the preset the data are made and trained by, one of
+            ``RECIPES`` (``keras_svae.experiment.presets``).
         coefficients: the paper recipe's synthetic z ("normal", or "cauchy"
             as in the author's Cauchy notebook).
         likelihood: overrides the data set's likelihood when not None.
@@ -155,6 +155,11 @@ class ExperimentConfig:
         tag: names a variant apart from the others.
         whiten: the library recipe's patch whitening, one of ``WHITENING``
             (None: the data set's, cifar "none", bsds "zca").
+        noise: SparseVAE's "fresh" or "fixed" (one noise matrix of
+            ``batch_size`` rows for the whole run: a notebook bug reproduced).
+        noise_alpha: the fixed noise's alpha-stable index (None: the
+            posterior family's own noise).
+        kl_quirk: None, or SparseVAE's "variance_as_scale" (a notebook bug).
     """
 
     data: str = "synthetic"
@@ -205,6 +210,9 @@ class ExperimentConfig:
     max_test: int | None = None
     tag: str = ""
     whiten: str | None = None
+    noise: str = "fresh"
+    noise_alpha: float | None = None
+    kl_quirk: str | None = None
 
     def __post_init__(self):
         self.data = lookup(self.data, DATASETS, "data set")
@@ -251,6 +259,7 @@ class ExperimentConfig:
         for key in ("learning_rate", "final_learning_rate"):
             check_number(getattr(self, key), key, minimum=1e-12)
         check_number(self.beta, "beta", minimum=0.0)
+        check_quirk_fields(self)
         self.encoder_units = tuple(self.encoder_units)
         self.decoder_units = tuple(self.decoder_units)
 
@@ -286,6 +295,12 @@ class ExperimentConfig:
             parts.append(f"resample{self.resample_every}")
         if self.objective != "elbo":
             parts.append(f"{self.objective}{self.n_samples}")
+        if self.noise == "fixed":
+            parts.append(
+                "fixed_noise" + ("" if self.noise_alpha is None else f"_alpha{self.noise_alpha:g}")
+            )
+        if self.kl_quirk is not None:
+            parts.append(f"kl_{self.kl_quirk}")
         if self.tag:
             parts.append(self.tag)
         return "-".join(parts)
@@ -341,7 +356,9 @@ def check_model_options(config):
         )
     config.learn_prior_scale = check_learn_prior_scale(config.learn_prior_scale, config.prior)
     if not isinstance(config.unit_norm_decoder, bool):
-        raise ValueError(f"unit_norm_decoder must be true or false, got {config.unit_norm_decoder!r}.")
+        raise ValueError(
+            f"unit_norm_decoder must be true or false, got {config.unit_norm_decoder!r}."
+        )
     every = config.resample_every
     if isinstance(every, bool) or not isinstance(every, int) or every < 0:
         raise ValueError(f"resample_every must be an integer >= 0 (epochs), got {every!r}.")

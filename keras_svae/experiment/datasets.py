@@ -11,9 +11,8 @@ from keras_svae import data as loaders
 from keras_svae.data.mnist import pixel_batch_fn
 from keras_svae.data.patches import patch_pipeline
 from keras_svae.experiment.config import PAPER_LAMBDA
+from keras_svae.experiment.presets import preset
 
-# The paper's training digits: the first 55,000 (its TF1 input_data split).
-PAPER_MNIST_TRAIN = 55000
 # The seed of the held-out patches' crops: every seed of a run is scored on
 # the same test patches (the whitening is fitted on each seed's training crops).
 TEST_PATCH_SEED = 0
@@ -97,11 +96,12 @@ def _photographs(config):
 def load_experiment_data(config):
     """The training pipeline and test arrays for ``config.data``.
 
-    With ``config.recipe == "library"``, MNIST is binarised dynamically (each
-    epoch draws new binary digits from the grey values; the test set is
-    binarised once, seeded), the standard protocol under which a Bernoulli
-    likelihood is a normalised likelihood. With ``"paper"`` the data are made as
-    in the paper author's notebooks and the likelihood is Gaussian with the
+    The preset ``config.recipe`` (``keras_svae.experiment.presets``) says how:
+    with ``"library"`` MNIST is binarised dynamically (each epoch draws new
+    binary digits from the grey values; the test set is binarised once,
+    seeded), the standard protocol under which a Bernoulli likelihood is a
+    normalised likelihood. With ``"paper"`` and ``"author"`` the data are made
+    as in the paper author's notebooks and the likelihood is Gaussian with the
     fixed scale sqrt(lam / 2) of its loss "squared error + lam * KL"
     (``PAPER_LAMBDA``). ``config.likelihood*`` fields override either (a
     ``likelihood_scale`` only for a Gaussian likelihood);
@@ -129,7 +129,7 @@ def load_experiment_data(config):
             labels_test=None if data.labels_test is None else data.labels_test[keep],
             clean_test=None if data.clean_test is None else data.clean_test[keep],
         )
-    if config.recipe == "paper" and config.data in PAPER_LAMBDA:
+    if preset(config.recipe).squared_error and config.data in PAPER_LAMBDA:
         scale = math.sqrt(PAPER_LAMBDA[config.data] / 2.0)
         data = dataclasses.replace(data, likelihood="gaussian", likelihood_scale=scale,
                                    learn_likelihood_scale=False)  # fmt: skip
@@ -155,7 +155,7 @@ def _first(x, limit):
 def _synthetic(config):
     seed = config.seed
     n_train = min(config.n_train, config.max_train or config.n_train)
-    if config.recipe == "paper":
+    if preset(config.recipe).synthetic == "clipped":
 
         def make(n, s):
             return loaders.paper_synthetic_patches(
@@ -179,19 +179,20 @@ def _synthetic(config):
 
 
 def _mnist_subset(config, options):
-    """MNIST training digits from arrays: the first ``limit`` of them, grey
-    (paper) or dynamically binarised (library)."""
+    """MNIST training digits from arrays: the first ``limit`` of them (at
+    most the preset's ``mnist_train``), grey or dynamically binarised as the
+    preset says."""
     plain = dict(options, binarize=None, scale=False, shuffle=False, with_labels=True)
     ds, info = loaders.load_mnist(split="train", **plain)
     if config.data_dir is not None:  # the IDX files directly: faster than a pass over ds
         images = loaders.read_mnist_idx(config.data_dir, "train")[0]
     else:
         images = dataset_arrays(ds)[0].astype(np.uint8)
-    limit = config.max_train
-    if config.recipe == "paper":
-        limit = min(limit or PAPER_MNIST_TRAIN, PAPER_MNIST_TRAIN)
+    limit, kept = config.max_train, preset(config.recipe).mnist_train
+    if kept is not None:
+        limit = min(limit or kept, kept)
     images = images[:limit]
-    binarize = None if config.recipe == "paper" else "dynamic"
+    binarize = preset(config.recipe).mnist_binarize
     fn = pixel_batch_fn(scale=True, binarize=binarize, threshold=0.5,
                         element_shape=info.element_shape)  # fmt: skip
     train = loaders.make_dataset(images, batch_size=config.batch_size, seed=config.seed,
@@ -203,9 +204,9 @@ def _mnist_subset(config, options):
 
 
 def _mnist(config):
-    binarize = None if config.recipe == "paper" else "dynamic"
+    binarize = preset(config.recipe).mnist_binarize
     options = dict(path=config.data_dir, batch_size=config.batch_size, seed=config.seed)
-    if config.recipe == "paper" or config.max_train is not None:
+    if preset(config.recipe).mnist_train is not None or config.max_train is not None:
         train, info = _mnist_subset(config, options)
     else:
         train, info = loaders.load_mnist(split="train", binarize=binarize, **options)
@@ -219,7 +220,7 @@ def _mnist(config):
 def _cifar_images(config, split):
     """uint8 CIFAR-10 images and labels; the paper's training set is data_batch_1."""
     path, tfds_split = config.data_dir, split
-    if config.recipe == "paper" and split == "train":
+    if preset(config.recipe).cifar_patches == "centre" and split == "train":
         if path is not None and (Path(path) / "data_batch_1.bin").is_file():
             path = Path(path) / "data_batch_1.bin"
         tfds_split = "train[:10000]"
@@ -237,7 +238,8 @@ def _cifar(config):
     options = dict(batch_size=config.batch_size, seed=config.seed, name="cifar10_patches",
                    class_names=loaders.CIFAR10_CLASS_NAMES, drop_remainder=False,
                    patch_size=12)  # fmt: skip
-    if config.recipe == "paper":
+    centre = preset(config.recipe).cifar_patches == "centre"
+    if centre:
         options.update(mode="centre", grayscale=True, remove_mean=False, normalize=False)
     else:
         options.update(
@@ -249,7 +251,7 @@ def _cifar(config):
     arrays = {}
     for split in ("train", "test"):
         images, labels = _cifar_images(config, split)
-        if config.recipe == "paper":
+        if centre:
             images = images.astype(np.float32) / 256.0  # the author's scaling
         ds, infos[split] = patch_pipeline(
             images, labels, split=split, source=str(config.data_dir or "tfds:cifar10"),
@@ -269,7 +271,8 @@ def _load(config):
         return _synthetic(config)
     if config.data == "mnist":
         return _mnist(config)
-    if config.data == "cifar" and (config.recipe == "paper" or config.max_train is not None):
+    centre = preset(config.recipe).cifar_patches == "centre"
+    if config.data == "cifar" and (centre or config.max_train is not None):
         return _cifar(config)
     if config.data in ("cifar", "bsds"):
         patch_options = dict(

@@ -12,7 +12,6 @@ import numpy as np
 from keras_svae import data as loaders
 from keras_svae import evaluation, files, plots
 from keras_svae.callbacks import ImageSummaries, KLWarmUp, SparsitySummaries
-from keras_svae.resampling import RESAMPLE_EXAMPLES, ResampleDeadAtoms, training_sample
 from keras_svae.experiment.config import ExperimentConfig
 from keras_svae.experiment.datasets import load_experiment_data
 from keras_svae.experiment.records import (
@@ -24,6 +23,7 @@ from keras_svae.experiment.records import (
     resume_epoch,
 )
 from keras_svae.model import SparseVAE
+from keras_svae.resampling import RESAMPLE_EXAMPLES, ResampleDeadAtoms, training_sample
 from keras_svae.thresholds import THRESHOLD_PRIOR
 from keras_svae.validation import check_seed, execution_size
 
@@ -70,6 +70,10 @@ def build_model(config, data):
         n_samples=config.n_samples,
         beta=config.beta,
         kl=config.kl,
+        noise=config.noise,
+        noise_batch_size=config.batch_size if config.noise == "fixed" else None,
+        noise_alpha=config.noise_alpha,
+        kl_quirk=config.kl_quirk,
         seed=config.seed,
         metadata=data.info.to_config() if data.info is not None else None,
     )

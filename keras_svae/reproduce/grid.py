@@ -1,11 +1,15 @@
 """The runs of the paper grid and their resumable execution.
 
 An experiment file (``training/configs/<name>.toml``) holds one table per
-preset (``paper``, ``library``) of `ExperimentConfig` fields, optional
+preset table (``paper``, ``library``) of `ExperimentConfig` fields, optional
 per-prior overrides (``[paper.priors.cauchy]``) and the reduced settings of a
-quick grid (``[paper.quick]``). The grid is every preset x experiment x prior
-x seed, plus claim 8's run of the experiment that names ``kl_pair_prior``: the
-same model trained with the other KL path (closed form vs sampled).
+quick grid (``[paper.quick]``). A preset (``keras_svae.experiment.presets``)
+names the table it reads (``author`` reads ``paper``) and adds its own fields
+per prior and its variants. The grid is every preset x experiment x prior x
+seed, plus each preset's variants (``author``: the saved Laplace notebook's
+Normal KL, the Cauchy notebook's alpha 2), plus claim 8's run of the
+experiment that names ``kl_pair_prior``: the same model trained with the
+other KL path (closed form vs sampled).
 
 Each run is ``experiment.run_variant`` in ``<out>/<preset>/seed<k>/``, so a
 finished run is kept and an interrupted one resumes from its last epoch; the
@@ -24,9 +28,12 @@ import tomllib
 
 from keras_svae import files
 from keras_svae.experiment import ExperimentConfig, run_variant
+from keras_svae.experiment.presets import PRESETS as PRESET_OBJECTS
+from keras_svae.experiment.presets import preset as find_preset
 from keras_svae.experiment.records import MEASURES_VERSION, finished_metrics, measured_now
 from keras_svae.names import PAPER_PRIORS
 
+# The presets a grid runs unless told (``author`` is asked for by name).
 PRESETS = ("paper", "library")
 # What --quick changes in every run, beside each file's [<preset>.quick] table:
 # a small importance-sampled evaluation on the first few hundred test examples,
@@ -40,13 +47,14 @@ class Run:
     """One cell of the grid: where it lives and the config that defines it.
 
     Attributes:
-        preset: "paper" or "library".
+        preset: "paper", "library" or "author".
         experiment: the experiment file's name.
         title: the experiment's title in the report.
         seed: the run's seed.
         config: the run's `ExperimentConfig`.
         folder: the folder that holds the run's folder (``<out>/<preset>/seed<seed>``).
-        role: "main", or "kl-pair": claim 8's run on the other KL path.
+        role: "main", "kl-pair" (claim 8's run on the other KL path) or a
+            preset variant's name (e.g. "alpha2").
     """
 
     preset: str
@@ -82,7 +90,7 @@ def load_experiments(config_dir):
     for path in paths:
         with open(path, "rb") as f:
             spec = tomllib.load(f)
-        missing = [p for p in PRESETS if p not in spec]
+        missing = sorted({p.table for p in PRESET_OBJECTS.values()} - set(spec))
         if missing:
             raise ValueError(f"{path} has no [{missing[0]}] table; every experiment needs both.")
         experiments[path.stem] = spec
@@ -103,22 +111,25 @@ def experiment_config(spec, preset, prior, seed, quick=False, data_dir=None, **c
 
     Args:
         spec: one parsed experiment file (`load_experiments`).
-        preset: "paper" or "library": the file's table to read.
-        prior: the run's prior; its ``[<preset>.priors.<prior>]`` table applies.
+        preset: a preset's name ("paper", "library", "author"): the file's
+            table it reads, then its own fields for ``prior``.
+        prior: the run's prior; its ``[<table>.priors.<prior>]`` table applies.
         seed: the run's seed.
-        quick: apply ``QUICK`` and the file's ``[<preset>.quick]`` table.
+        quick: apply ``QUICK`` and the file's ``[<table>.quick]`` table.
         data_dir: the data folder; the file's ``data_subdir`` is joined to it.
         **changes: config fields set last, over everything else.
 
     Returns:
         An `ExperimentConfig`.
     """
-    table = spec[preset]
+    chosen = find_preset(preset)
+    table = spec[chosen.table]
     fields = _fields(table)
     fields.update(_fields(table.get("priors", {}).get(prior, {})))
     if quick:
         fields.update(QUICK)
         fields.update(_fields(table.get("quick", {})))
+    fields.update(recipe=chosen.name, **chosen.prior_fields.get(prior, {}))
     if data_dir is not None and spec.get("data_subdir"):
         fields["data_dir"] = str(Path(data_dir) / spec["data_subdir"])
     fields.update(prior=prior, seed=seed, **changes)
@@ -129,7 +140,8 @@ def grid_runs(
     experiments, out, presets=PRESETS, seeds=(0, 1, 2), quick=False, data_dir=None, overrides=None
 ):
     """Every run of the grid, in the order they train: by preset, seed, experiment,
-    prior (plus the KL-path pair of an experiment that names a ``kl_pair_prior``).
+    prior, then the preset's variants (plus the KL-path pair of an experiment
+    that names a ``kl_pair_prior``).
 
     Args:
         experiments: ``{name: spec}`` from `load_experiments`.
@@ -155,6 +167,12 @@ def grid_runs(
                         spec, preset, prior, seed, quick, data_dir, **overrides
                     )
                     runs.append(Run(preset, name, title, seed, config, folder))
+                for prior, role, changes in find_preset(preset).variants:
+                    changes = {**changes, **overrides}
+                    config = experiment_config(
+                        spec, preset, prior, seed, quick, data_dir, **changes
+                    )
+                    runs.append(Run(preset, name, title, seed, config, folder, role=role))
                 pair = spec.get("kl_pair_prior")
                 if pair:
                     main = experiment_config(spec, preset, pair, seed, quick, data_dir, **overrides)
@@ -231,8 +249,11 @@ def run_work(run):
     network's hidden width, plus a fixed share for evaluation and figures."""
     c = run.config
     examples = EXAMPLES.get(c.data, c.n_train)
-    if c.recipe == "paper":  # 55,000 digits; data_batch_1's 10,000 centre crops
-        examples = {"mnist": 55000, "cifar": 10000}.get(c.data, examples)
+    chosen = find_preset(c.recipe)  # e.g. 55,000 digits; data_batch_1's 10,000 centre crops
+    if c.data == "mnist" and chosen.mnist_train is not None:
+        examples = chosen.mnist_train
+    if c.data == "cifar" and chosen.cifar_patches == "centre":
+        examples = 10000
     examples = min(examples, c.max_train or examples)
     width = 1.0 + (sum(c.encoder_units) + sum(c.decoder_units)) / 200.0
     return examples * c.epochs * width / 1e5 + 1.0

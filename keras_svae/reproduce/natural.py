@@ -22,7 +22,6 @@ prior parameters, and draws the dictionary and its analysis
 (``natural_report`` writes the report).
 """
 
-import math
 from pathlib import Path
 
 import keras
@@ -149,7 +148,10 @@ def dictionary_metrics(model, data, folder=None, quick=False):
         "nonzeros_per_patch": float(np.mean(np.sum(codes != 0.0, axis=1))),
     }
     if isinstance(model, SparseVAE):
-        for name, values in (("prior_scale", model.prior_scales()), ("threshold", model.thresholds())):
+        for name, values in (
+            ("prior_scale", model.prior_scales()),
+            ("threshold", model.thresholds()),
+        ):
             if values is not None:
                 values = np.asarray(values)
                 result[f"{name}_quantiles"] = [float(v) for v in np.quantile(values, [0, 0.5, 1])]
@@ -193,12 +195,15 @@ def run_natural(runs, verbose=0, say=print, quick=False):
     states = run_comparison(runs, verbose, say, quick, extra=natural_metrics,
                             estimate=estimated_seconds, title="natural")  # fmt: skip
     for run in runs:
-        if run.baseline and states[run.label] == "finished":
-            if not measured_now(files.read_json(run.path / "dictionary.json", {})):
-                model = keras.models.load_model(run.path / "model.keras")
-                numbers = dictionary_metrics(model, cached_data(run.config), run.path, quick)
-                numbers["measures_version"] = MEASURES_VERSION
-                files.write_json(run.path / "dictionary.json", numbers)
+        if (
+            run.baseline
+            and states[run.label] == "finished"
+            and not measured_now(files.read_json(run.path / "dictionary.json", {}))
+        ):
+            model = keras.models.load_model(run.path / "model.keras")
+            numbers = dictionary_metrics(model, cached_data(run.config), run.path, quick)
+            numbers["measures_version"] = MEASURES_VERSION
+            files.write_json(run.path / "dictionary.json", numbers)
     return states
 
 

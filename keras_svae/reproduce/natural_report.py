@@ -129,7 +129,12 @@ def figure_lines(runs, seed, out):
             if (run.path / name).is_file()
         ]
         if figures:
-            lines += [f"### {LABELS[run.pairing]}, {run.config.latent_dim} latents", "", *figures, ""]
+            lines += [
+                f"### {LABELS[run.pairing]}, {run.config.latent_dim} latents",
+                "",
+                *figures,
+                "",
+            ]
     return lines or ["(no finished runs)", ""]
 
 
@@ -169,8 +174,8 @@ def write_report(runs, out, seeds, command="", wall_seconds=None, quick=False):
         "hidden units). IWAE: the importance-weighted bound on log p(x) per held-out patch "
         f"(k = {runs[0].config.iwae_k} on {runs[0].config.n_eval} patches), in the whitened "
         "space. Informative: latents whose KL is more than 0.1 nats above its floor and whose "
-        "code varies (`evaluation.informative_latents`; FISTA and ICA: codes that vary). Gabor-like: a "
-        "2-D Gabor fits the atom (shown as an image, whitening undone) with R² ≥ 0.7 "
+        "code varies (`evaluation.informative_latents`; FISTA and ICA: codes that vary). "
+        "Gabor-like: a 2-D Gabor fits the atom (shown as an image, whitening undone) with R² ≥ 0.7 "
         "(`evaluation.analyze_dictionary`).",
         "",
     ]
@@ -192,4 +197,3 @@ def write_report(runs, out, seeds, command="", wall_seconds=None, quick=False):
     path = out / "report.md"
     files.write_text(path, "\n".join(lines) + "\n")
     return path
-

@@ -134,8 +134,16 @@ def metrics_table(results, experiment, seeds):
     rows = []
     for (prior, role), rs in per_row.items():
         done = [r for r in rs if r is not None]
-        label = prior if role == "main" else f"{prior} ({done[0]['kl_path']} KL)"
+        label = prior if role == "main" else f"{prior} ({role})"
+        if role == "kl-pair":
+            label = f"{prior} ({done[0]['kl_path']} KL)"
         kl = done[0].get("kl_path", "")
+        config = done[0].get("config") or {}
+        if config.get("kl_quirk"):  # the test KL is the true KL; the loss was the notebook's
+            kl += f" (trained on the notebook's {config['kl_quirk']} KL)"
+        if config.get("noise") == "fixed":
+            alpha = config.get("noise_alpha")
+            label += ", fixed noise" + ("" if alpha is None else f" alpha {alpha:g}")
         rows.append(
             [label, kl, len(done)] + [metric_cell(done, key, fmt) for _, key, fmt in columns]
         )
