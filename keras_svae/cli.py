@@ -136,7 +136,7 @@ def train_parser():
         type=float,
         default=None,
         help="the Gaussian likelihood's noise scale, fixed (default: the data set's: synthetic "
-        "its noise std 0.1, cifar 0.5, bsds e^-2; mnist and toy have a Bernoulli likelihood)",
+        "its noise std 0.1, cifar 0.5, bsds 0.4; mnist and toy have a Bernoulli likelihood)",
     )
     parser.add_argument("--beta", type=float, default=defaults.beta, help="KL weight")
     parser.add_argument(

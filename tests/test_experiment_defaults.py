@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 # The fields whose cifar / bsds defaults changed with issue 17.
 CHANGED = ("latent_dim", "epochs", "batch_size", "learning_rate", "final_learning_rate",
            "jit_compile", "whiten", "likelihood_scale", "learn_likelihood_scale",
-           "kl_warmup_epochs")  # fmt: skip
+           "kl_warmup_epochs", "patches_per_image")  # fmt: skip
 
 
 def resolved(config):
@@ -36,12 +36,13 @@ def test_the_command_lines_patches_train_with_a_fixed_noise_scale():
     assert cifar == dict(latent_dim=25, epochs=25, batch_size=128, learning_rate=1e-3,
                          final_learning_rate=1e-4, jit_compile=False, whiten="none",
                          likelihood_scale=0.5, learn_likelihood_scale=False,
-                         kl_warmup_epochs=3)  # fmt: skip
+                         kl_warmup_epochs=3, patches_per_image=None)  # fmt: skip
     bsds = resolved(command_line_config("--data", "bsds"))
     assert bsds == dict(latent_dim=169, epochs=15, batch_size=32, learning_rate=1e-3,
                         final_learning_rate=1e-3, jit_compile=True, whiten="zca",
-                        likelihood_scale=pytest.approx(0.1353, abs=1e-4),
-                        learn_likelihood_scale=False, kl_warmup_epochs=0)  # fmt: skip
+                        likelihood_scale=0.4,
+                        learn_likelihood_scale=False, kl_warmup_epochs=0,
+                        patches_per_image=300)  # fmt: skip
     # Flags still win over the data set's defaults.
     flags = ("--data", "cifar", "--kl-warmup-epochs", "0", "--likelihood-scale", "0.2")
     config = command_line_config(*flags)
@@ -60,8 +61,22 @@ def test_the_grids_keep_the_configs_they_were_run_with():
     old = dict(latent_dim=25, batch_size=128, learning_rate=1e-3, final_learning_rate=1e-4,
                likelihood_scale=0.5, learn_likelihood_scale=False)  # fmt: skip
     beyond = {
-        "bsds": dict(old, epochs=25, jit_compile=False, whiten="zca", kl_warmup_epochs=3),
-        "cifar": dict(old, epochs=25, jit_compile=False, whiten="none", kl_warmup_epochs=3),
+        "bsds": dict(
+            old,
+            epochs=25,
+            jit_compile=False,
+            whiten="zca",
+            kl_warmup_epochs=3,
+            patches_per_image=100,
+        ),
+        "cifar": dict(
+            old,
+            epochs=25,
+            jit_compile=False,
+            whiten="none",
+            kl_warmup_epochs=3,
+            patches_per_image=None,
+        ),
     }
     runs = comparison_runs("out", seeds=(0,), data_dir="data", datasets=("bsds", "cifar"))
     assert len(runs) == 20  # 9 pairings and FISTA per data set
@@ -74,8 +89,10 @@ def test_the_grids_keep_the_configs_they_were_run_with():
     cifar = {
         "paper": dict(latent_dim=25, epochs=40, batch_size=100, learning_rate=2e-4,
                       final_learning_rate=2e-4, jit_compile=False, whiten="zca",
-                      likelihood_scale=None, learn_likelihood_scale=None, kl_warmup_epochs=0),
-        "library": dict(old, epochs=40, jit_compile=False, whiten="none", kl_warmup_epochs=3),
+                      likelihood_scale=None, learn_likelihood_scale=None, kl_warmup_epochs=0,
+                      patches_per_image=None),
+        "library": dict(old, epochs=40, jit_compile=False, whiten="none", kl_warmup_epochs=3,
+                        patches_per_image=None),
     }  # fmt: skip
     experiments = load_experiments(REPO / "training" / "configs")
     runs = [r for r in grid_runs(experiments, "out", seeds=(0,)) if r.experiment == "cifar"]
@@ -92,3 +109,11 @@ def test_a_run_saved_before_a_field_existed_keeps_its_config():
     del saved["whiten"], saved["kl_warmup_epochs"]
     assert same_config(saved, config)
     assert not same_config(saved, ExperimentConfig(data="synthetic", kl_warmup_epochs=2))
+    # BSDS runs cropped the loader's 100 patches per photograph before the field existed.
+    for per_image, same in ((100, True), (300, False)):
+        bsds = ExperimentConfig(data="bsds", patches_per_image=per_image)
+        old = dataclasses.asdict(bsds)
+        del old["patches_per_image"]
+        assert same_config(old, bsds) is same
+    with pytest.raises(ValueError, match="crops per photograph of --data bsds"):
+        ExperimentConfig(data="cifar", patches_per_image=10)

@@ -293,6 +293,8 @@ def _load(config):
             files = _photographs(config)
             held_out = max(1, len(files) // 10)
             per_image = {}  # max_train: fewer random patches per photograph, all photographs
+            if config.patches_per_image is not None:
+                per_image["patches_per_image"] = config.patches_per_image
             if config.max_train is not None:
                 per_image["patches_per_image"] = -(-config.max_train // (len(files) - held_out))
             train, info = loaders.load_image_patches(

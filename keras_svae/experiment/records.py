@@ -73,13 +73,18 @@ def same_config(saved, config):
     return isinstance(saved, dict) and not config_changes(saved, config)
 
 
+# What a data set's runs used before a field for it existed: BSDS runs cropped
+# the photograph loader's 100 patches per photograph.
+FIELDS_BEFORE = {"bsds": {"patches_per_image": 100}}
+
+
 def config_changes(saved, config):
     """``(field, saved value, config's value)`` for each field where ``saved``
     (a config dict read from a run's JSON; fields it lacks count as their
     defaults) differs from ``config``."""
     # Fields now None by default ("the data set's") held these values before.
     defaults = {f.name: f.default for f in dataclasses.fields(ExperimentConfig)}
-    defaults |= FALLBACK_DEFAULTS
+    defaults |= FALLBACK_DEFAULTS | FIELDS_BEFORE.get(saved.get("data"), {})
     saved = json.loads(json.dumps({**defaults, **saved}))
     expected = json.loads(json.dumps(dataclasses.asdict(config)))
     return [(key, saved.get(key), value) for key, value in expected.items()

@@ -65,7 +65,7 @@ DATASETS = {
              dict(data="bsds", latent_dim=25, whiten="zca", learn_likelihood_scale=False,
                   likelihood_scale=0.5, kl_warmup_epochs=3, epochs=25, iwae_k=500, n_eval=500,
                   batch_size=128, learning_rate=1e-3, final_learning_rate=1e-4,
-                  jit_compile=False)),
+                  jit_compile=False, patches_per_image=100)),
     "cifar": ("CIFAR-10 12x12 patches (mean-removed, unit std, not whitened), 25 latents",
               "cifar10", dict(data="cifar", latent_dim=25, whiten="none",
                               learn_likelihood_scale=False, likelihood_scale=0.5,
