@@ -1,7 +1,6 @@
 """What defines one training run: the data set's defaults and the overrides."""
 
 import dataclasses
-import math
 
 from keras_svae.arguments import check_threshold
 from keras_svae.distributions import (
