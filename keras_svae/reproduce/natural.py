@@ -11,8 +11,8 @@ This module is that experiment: whitened 12x12 BSDS300 patches (photographs
 split into training and test by photograph; the test crops are the same for
 every seed), 169 and 288 latents, a linear decoder and the fixed noise scale
 0.4, chosen by the held-out bound (`NATURAL`, `--data bsds`'s defaults). The
-variants (`VARIANTS`) are the ways to keep atoms alive that the literature uses: unit-norm decoder columns with a learned prior scale,
-resampling of dead atoms, both, a learned threshold of exact zeros, and the
+variants (`VARIANTS`) are the ways to keep atoms alive that the literature
+uses: unit-norm decoder columns with a learned prior scale, resampling of dead atoms, both, a learned threshold of exact zeros, and the
 Normal and Cauchy priors for contrast. Baselines on the same patches with the
 same number of atoms: FISTA sparse coding; and complete ICA (FastICA, one
 source per pixel). Each run is ``run_variant`` in
