@@ -12,14 +12,14 @@ split into training and test by photograph; the test crops are the same for
 every seed), 169 and 288 latents, a linear decoder and the fixed noise scale
 0.4, chosen by the held-out bound (`NATURAL`, `--data bsds`'s defaults). The
 variants (`VARIANTS`) are the ways to keep atoms alive that the literature
-uses: unit-norm decoder columns with a learned prior scale, resampling of dead atoms, both, a learned threshold of exact zeros, and the
-Normal and Cauchy priors for contrast. Baselines on the same patches with the
-same number of atoms: FISTA sparse coding; and complete ICA (FastICA, one
-source per pixel). Each run is ``run_variant`` in
-``<out>/natural/seed<k>/`` (resumable, kept when finished); `dictionary_metrics`
-adds the per-atom Gabor fits, the exact zeros per patch and the learned
-prior parameters, and draws the dictionary and its analysis
-(``natural_report`` writes the report).
+uses: unit-norm decoder columns with a learned prior scale, resampling of dead
+atoms, both, a learned threshold of exact zeros, and the Normal and Cauchy
+priors for contrast. Baselines on the same patches with the same number of
+atoms: FISTA sparse coding; and complete ICA (FastICA, one source per pixel).
+Each run is ``run_variant`` in ``<out>/natural/seed<k>/`` (resumable, kept when
+finished); `dictionary_metrics` adds the per-atom Gabor fits, the exact zeros
+per patch and the learned prior parameters, and draws the dictionary and its
+analysis (``natural_report`` writes the report).
 """
 
 from pathlib import Path
