@@ -51,10 +51,14 @@ SIZES = (169, 288)
 # (key, label, ExperimentConfig fields)
 VARIANTS = (
     ("laplace", "Laplace / Normal, free columns", dict(prior="laplace")),
-    ("laplace-resample", "Laplace / Normal, free columns, dead atoms resampled",
-     dict(prior="laplace", resample_every=1)),
+    ("laplace-unitnorm-fixed", "Laplace / Normal, unit-norm columns, fixed prior scale 1",
+     dict(prior="laplace", unit_norm_decoder=True)),
+    ("laplace-iwae5", "Laplace / Normal, free columns, IWAE k=5",
+     dict(prior="laplace", objective="iwae", n_samples=5)),
     ("laplace-unitnorm", "Laplace / Normal, unit-norm columns, learned scale per latent",
      dict(prior="laplace", unit_norm_decoder=True, learn_prior_scale="per_latent")),
+    ("laplace-resample", "Laplace / Normal, free columns, dead atoms resampled",
+     dict(prior="laplace", resample_every=1)),
     ("laplace-unitnorm-resample", "Laplace / Normal, unit-norm columns, learned scale, resampled",
      dict(prior="laplace", unit_norm_decoder=True, learn_prior_scale="per_latent",
           resample_every=1)),
