@@ -86,3 +86,14 @@ def test_a_quick_experiment_measures_its_dictionaries_and_reports(shared_data, t
     report = write_report(runs, tmp_path, (0,), quick=True).read_text()
     assert "## 20 latents" in report and "FISTA sparse coding" in report
     assert "tradeoff.png" in report and (tmp_path / "tradeoff.png").is_file()
+
+
+def test_report_only_trains_nothing_and_lists_the_missing_runs(tmp_path):
+    assert (
+        cli.main(["--out", str(tmp_path), "--report-only", "--data-dir", "x", "--sizes", "169"])
+        == 0
+    )
+    report = (tmp_path / "report.md").read_text()
+    assert "natural/seed0/bsds-laplace-z169: not run yet" in report
+    assert "no free-column model has finished yet" in report
+    assert not (tmp_path / "natural").exists()

@@ -4,6 +4,7 @@ python -m training.natural --out runs/natural                      # 1 seed, 169
 python -m training.natural --out runs/natural --seeds 3            # the report's 3 seeds
 python -m training.natural --out runs/natural-quick --quick        # tiny, a few minutes
 python -m training.natural --out runs/natural --publish docs/natural-report.md
+python -m training.natural --out runs/natural --report-only        # the report of the finished runs
 
 Rerun the same command after an interruption: finished runs are kept and the
 interrupted one continues from its last epoch. The logic is
@@ -38,6 +39,12 @@ def parse(argv):
         "when present",
     )
     parser.add_argument("--publish", default=None, help="also copy the report and its figures here")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: write the report from the runs finished so far (the others "
+        "are listed as not run yet)",
+    )
     parser.add_argument("--verbose", type=int, default=0, choices=(0, 1, 2), help="Keras progress")
     return parser.parse_args(argv)
 
@@ -66,7 +73,9 @@ def main(argv=None):
     print(f"natural: {len(runs)} runs (sizes {list(sizes)}; seeds {list(seeds)}; "
           f"{'quick' if args.quick else 'full'}) -> {args.out}/report.md", flush=True)  # fmt: skip
     start = time.perf_counter()
-    run_natural(runs, verbose=args.verbose, say=lambda s: print(s, flush=True), quick=args.quick)
+    if not args.report_only:
+        say = lambda s: print(s, flush=True)  # noqa: E731
+        run_natural(runs, verbose=args.verbose, say=say, quick=args.quick)
     command = "python -m training.natural " + " ".join(argv if argv is not None else sys.argv[1:])
     path = write_report(runs, args.out, seeds, command, time.perf_counter() - start, args.quick)
     print(f"report: {path} ({(time.perf_counter() - start) / 60:.1f} min)")
