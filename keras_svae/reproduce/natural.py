@@ -22,6 +22,7 @@ per patch and the learned prior parameters, and draws the dictionary and its
 analysis (``natural_report`` writes the report).
 """
 
+import math
 from pathlib import Path
 
 import keras
@@ -109,7 +110,9 @@ def natural_runs(out, seeds=(0,), quick=False, data_dir=None, sizes=SIZES, varia
                 config = ExperimentConfig(**fields)
                 settings = dict(FISTA_SETTINGS, l1=config.likelihood_scale**2, epochs=config.epochs)
                 runs.append(Run("natural", FISTA, seed, config, folder, settings))
-        if baselines:  # complete ICA: one source per pixel, whatever the VAEs' size
+        if baselines:  # complete ICA: one source per pixel, whatever the VAEs' sizes
+            fields = dict(NATURAL, latent_dim=math.prod(PATCH), seed=seed, data_dir=str(data_dir))
+            config = ExperimentConfig(**fields, **(QUICK if quick else {}))
             runs.append(Run("natural", ICA, seed, config, folder, ica=dict(ICA_SETTINGS)))
     return runs
 
