@@ -26,6 +26,7 @@ def test_the_runs_cover_variants_sizes_and_baselines(tmp_path):
     names = {run.name for run in runs}
     assert "bsds-laplace-z169" in names and "bsds-fista-z288" in names
     assert "bsds-laplace-z169-unitnorm-scale_per_latent-resample1" in names and "bsds-ica" in names
+    assert {r.config.latent_dim for r in runs if r.ica} == {144}  # one ICA, whatever the sizes
     first = runs[0].config
     assert first.latent_dim == 169 and first.decoder == "linear" and first.whiten == "zca"
     assert first.likelihood_scale == DATASET_DEFAULTS["bsds"]["likelihood_scale"]
