@@ -98,3 +98,11 @@ def test_report_only_trains_nothing_and_lists_the_missing_runs(tmp_path):
     assert "natural/seed0/bsds-laplace-z169: not run yet" in report
     assert "no free-column model has finished yet" in report
     assert not (tmp_path / "natural").exists()
+
+
+def test_a_model_far_below_the_others_is_drawn_at_the_edge():
+    points = [dict(label="good", iwae=-180.0, gabor=40), dict(label="far", iwae=-590.0, gabor=27)]
+    axis = plots.plot_gabor_tradeoff(points).axes[0]
+    labels = sorted(t.get_text() for t in axis.texts)
+    assert labels == ["far (-590.0)", "good"]
+    assert axis.get_xlim()[0] > -300  # the far model does not set the range

@@ -10,6 +10,8 @@ from matplotlib.figure import Figure
 from keras_svae.plots.images import finish_figure
 
 PANELS = ("tiling", "frequency and orientation", "envelope shape")
+# The trade-off figure's x range below its best bound, in nats.
+SPREAD = 60.0
 
 
 def plot_dictionary_analysis(analysis, *, image_shape, path=None, title=None):
@@ -94,6 +96,9 @@ def plot_gabor_tradeoff(points, *, path=None, title=None, target=None):
         title: the figure's title.
         target: an optional Gabor-like count drawn as a dashed line.
 
+    A point more than ``SPREAD`` nats below the best bound is drawn at the
+    left edge (a triangle), its bound in its label.
+
     Returns:
         The ``matplotlib.figure.Figure`` with one axis.
 
@@ -106,11 +111,18 @@ def plot_gabor_tradeoff(points, *, path=None, title=None, target=None):
     axis = figure.add_subplot(1, 1, 1)
     groups = list(dict.fromkeys(p.get("group") for p in points))
     colours = colormaps["tab10"]
+    # A model far below the others (a collapsed one) would squeeze the rest
+    # into a corner: it is drawn at the left edge, its bound in its label.
+    edge = max(p["iwae"] for p in points) - SPREAD
     for p in points:
         colour = colours(groups.index(p.get("group")) % 10)
-        axis.errorbar(p["iwae"], p["gabor"], xerr=p.get("iwae_sd"), yerr=p.get("gabor_sd"),
-                      fmt="o", color=colour, capsize=3)  # fmt: skip
-        axis.annotate(p["label"], (p["iwae"], p["gabor"]), fontsize=7,
+        far = p["iwae"] < edge
+        x = edge if far else p["iwae"]
+        label = f"{p['label']} ({p['iwae']:.1f})" if far else p["label"]
+        axis.errorbar(x, p["gabor"], xerr=None if far else p.get("iwae_sd"),
+                      yerr=p.get("gabor_sd"), fmt="<" if far else "o", color=colour,
+                      capsize=3)  # fmt: skip
+        axis.annotate(label, (x, p["gabor"]), fontsize=7,
                       xytext=(4, 4), textcoords="offset points")  # fmt: skip
     for group in groups:
         if group is not None:
