@@ -86,6 +86,7 @@ def test_a_quick_experiment_measures_its_dictionaries_and_reports(shared_data, t
     ).is_file()
     report = write_report(runs, tmp_path, (0,), quick=True).read_text()
     assert "## 20 latents" in report and "FISTA sparse coding" in report
+    assert "## 144 latents" not in report  # complete ICA appears in each size's table
     assert "tradeoff.png" in report and (tmp_path / "tradeoff.png").is_file()
 
 
