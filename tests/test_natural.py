@@ -75,9 +75,10 @@ def test_a_quick_experiment_measures_its_dictionaries_and_reports(shared_data, t
     states = run_natural(runs, say=lambda s: None, quick=True)
     assert set(states.values()) == {"finished"}
     results = {run.pairing: natural_result(run) for run in runs}
-    for result in results.values():
-        assert 0 <= result["gabor_like_informative"] <= result["gabor_like"] <= 20
-        assert 0 <= result["nonzeros_per_patch"] <= 20
+    for run in runs:
+        atoms, result = (144 if run.ica else 20), results[run.pairing]
+        assert 0 <= result["gabor_like_informative"] <= result["gabor_like"] <= atoms
+        assert 0 <= result["nonzeros_per_patch"] <= atoms
     assert results["laplace-threshold"]["zeros_per_patch"] > 0  # exact zeros
     scales = results["laplace-unitnorm-resample"]["prior_scale_quantiles"]
     assert scales[0] <= scales[1] <= scales[2] and scales != [1.0, 1.0, 1.0]

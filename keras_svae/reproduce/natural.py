@@ -112,7 +112,7 @@ def natural_runs(out, seeds=(0,), quick=False, data_dir=None, sizes=SIZES, varia
                 runs.append(Run("natural", FISTA, seed, config, folder, settings))
         if baselines:  # complete ICA: one source per pixel, whatever the VAEs' sizes
             fields = dict(NATURAL, latent_dim=math.prod(PATCH), seed=seed, data_dir=str(data_dir))
-            config = ExperimentConfig(**fields, **(QUICK if quick else {}))
+            config = ExperimentConfig(**(fields | (QUICK if quick else {})))
             runs.append(Run("natural", ICA, seed, config, folder, ica=dict(ICA_SETTINGS)))
     return runs
 
