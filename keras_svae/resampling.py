@@ -24,6 +24,7 @@ import numpy as np
 
 from keras_svae import evaluation
 from keras_svae.evaluation.checks import dataset_examples
+from keras_svae.learned_prior import inverse_softplus
 from keras_svae.posteriors import posterior_width
 from keras_svae.validation import check_positive_int
 
@@ -135,7 +136,7 @@ class ResampleDeadAtoms(keras.callbacks.Callback):
         self._refit_encoder(residual @ directions.T / target, dead)
         if model.learn_prior_scale == "per_latent":
             raw = model.raw_prior_scale.numpy()
-            raw[dead] = np.log(np.expm1(model.prior_scale))
+            raw[dead] = inverse_softplus(model.prior_scale)
             model.raw_prior_scale.assign(raw)
         return dead
 

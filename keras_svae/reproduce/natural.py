@@ -39,7 +39,6 @@ from keras_svae.reproduce.beyond import (
     ICA_SETTINGS,
     Run,
     cached_data,
-    extra_metrics,
     load_result,
     run_comparison,
 )
@@ -151,6 +150,8 @@ def dictionary_metrics(model, data, folder=None, quick=False):
         "gabor_fraction_all": summary["gabor_fraction"],
         "gabor_like_informative": summary["gabor_like_informative"],
         "informative_latents": summary["informative"],
+        "active_units": summary["informative"],
+        "zero_rate": float(np.mean(codes == 0.0)),
         "zeros_per_patch": float(np.mean(np.sum(codes == 0.0, axis=1))),
         "nonzeros_per_patch": float(np.mean(np.sum(codes != 0.0, axis=1))),
     }
@@ -178,21 +179,19 @@ def dictionary_metrics(model, data, folder=None, quick=False):
 
 
 def natural_metrics(run, quick=False):
-    """A finished VAE run's numbers beyond ``run_variant``'s: the comparison's
-    code metrics and `dictionary_metrics`."""
+    """A finished VAE run's numbers beyond ``run_variant``'s: `dictionary_metrics`
+    (one Gabor fit per atom; the comparison's own fits are not repeated)."""
     model = keras.models.load_model(run.path / "model.keras")
-    data = cached_data(run.config)
-    return {**extra_metrics(run, quick), **dictionary_metrics(model, data, run.path, quick)}
+    return dictionary_metrics(model, cached_data(run.config), run.path, quick)
 
 
 def estimated_seconds(run, quick=False):
-    """A run's wall time on 2 cores, from this experiment's measured runs:
-    about 16 s an epoch of 90,000 patches at 169 latents (more with more
-    latents), and a fixed part for the data, the bound and the Gabor fits."""
+    """A run's wall time on 2 cores, from this experiment's runs of
+    2026-12-05: 2.5-4.5 min at 169 latents, 4-7 min at 288, mostly the data,
+    the bound and the Gabor fits (training took 36-70 s)."""
     if quick:
         return 30.0
-    per_epoch = 16.0 * (run.config.latent_dim / 169) ** 0.5
-    return 120.0 + run.config.epochs * per_epoch
+    return 210.0 * run.config.latent_dim / 169
 
 
 def run_natural(runs, verbose=0, say=print, quick=False):
