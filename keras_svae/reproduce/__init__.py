@@ -12,8 +12,10 @@ from keras_svae.reproduce.grid import (
     grid_runs,
     load_experiments,
     load_result,
+    parse_presets,
     run_grid,
     run_state,
+    select_experiments,
 )
 from keras_svae.reproduce.report import publish_report, write_report
 from keras_svae.reproduce.verdict import LEVEL, RULE, paired_verdict
@@ -33,8 +35,10 @@ __all__ = [
     "load_experiments",
     "load_result",
     "paired_verdict",
+    "parse_presets",
     "run_grid",
     "run_state",
+    "select_experiments",
     "publish_report",
     "write_report",
 ]

@@ -9,7 +9,9 @@ per prior and its variants. The grid is every preset x experiment x prior x
 seed, plus each preset's variants (``author``: the saved Laplace notebook's
 Normal KL, the Cauchy notebook's alpha 2), plus claim 8's run of the
 experiment that names ``kl_pair_prior``: the same model trained with the
-other KL path (closed form vs sampled).
+other KL path (closed form vs sampled). A file's ``paper_epochs`` is the
+paper's training length: a paper-length grid (``grid_runs(paper_length=True)``)
+trains the presets that read the ``paper`` table that long.
 
 Each run is ``experiment.run_variant`` in ``<out>/<preset>/seed<k>/``, so a
 finished run is kept and an interrupted one resumes from its last epoch; the
@@ -55,6 +57,9 @@ class Run:
         folder: the folder that holds the run's folder (``<out>/<preset>/seed<seed>``).
         role: "main", "kl-pair" (claim 8's run on the other KL path) or a
             preset variant's name (e.g. "alpha2").
+
+    A run of the ``author`` preset that adds no quirk to the ``paper`` preset's
+    run (its Laplace run) has that run's config and folder: trained once.
     """
 
     preset: str
@@ -93,8 +98,46 @@ def load_experiments(config_dir):
         missing = sorted({p.table for p in PRESET_OBJECTS.values()} - set(spec))
         if missing:
             raise ValueError(f"{path} has no [{missing[0]}] table; every experiment needs both.")
+        epochs = spec.get("paper_epochs")
+        if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
+            raise ValueError(
+                f"{path}: paper_epochs is the paper's number of epochs, a positive integer; "
+                f"got {epochs!r}."
+            )
         experiments[path.stem] = spec
     return experiments
+
+
+def select_experiments(experiments, names=None):
+    """The experiments named in ``names`` (comma-separated file stems; None: all).
+
+    Raises:
+        ValueError: for a name that is not an experiment file, listing them.
+    """
+    if names is None:
+        return experiments
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in experiments]
+    if unknown or not chosen:
+        raise ValueError(
+            f"--experiments {names!r}: {unknown[0] if unknown else 'no name'} is not an "
+            f"experiment file; choose from {', '.join(experiments)}."
+        )
+    return {n: experiments[n] for n in experiments if n in chosen}
+
+
+def parse_presets(text):
+    """The presets of a comma-separated list ("both" is "paper,library").
+
+    Raises:
+        ValueError: for an unknown or repeated preset.
+    """
+    names = ["paper", "library"] if text == "both" else [n.strip() for n in text.split(",")]
+    for name in names:
+        find_preset(name)  # names the valid presets
+    if len(set(names)) != len(names):
+        raise ValueError(f"--preset {text!r} names a preset twice.")
+    return tuple(name.lower() for name in names)
 
 
 def _fields(table):
@@ -137,7 +180,14 @@ def experiment_config(spec, preset, prior, seed, quick=False, data_dir=None, **c
 
 
 def grid_runs(
-    experiments, out, presets=PRESETS, seeds=(0, 1, 2), quick=False, data_dir=None, overrides=None
+    experiments,
+    out,
+    presets=PRESETS,
+    seeds=(0, 1, 2),
+    quick=False,
+    data_dir=None,
+    overrides=None,
+    paper_length=False,
 ):
     """Every run of the grid, in the order they train: by preset, seed, experiment,
     prior, then the preset's variants (plus the KL-path pair of an experiment
@@ -151,36 +201,81 @@ def grid_runs(
         quick: the reduced grid (see `experiment_config`).
         data_dir: the data folder (see `experiment_config`).
         overrides: config fields applied to every run, after ``quick``.
+        paper_length: train the presets that read the ``paper`` table
+            (``paper``, ``author``) for each file's ``paper_epochs``; the
+            ``library`` preset keeps its own epochs.
 
     Returns:
         A list of `Run`.
+
+    Raises:
+        ValueError: for ``paper_length`` with ``quick``, or a file without
+            ``paper_epochs``.
     """
-    overrides = dict(overrides or {})
+    if paper_length and quick:
+        raise ValueError("A paper-length grid cannot be quick: choose one of the two.")
     runs = []
     for preset in presets:
         for seed in seeds:
             folder = Path(out) / preset / f"seed{seed}"
             for name, spec in experiments.items():
                 title = spec.get("title", name)
+                changed = _length(spec, name, preset, paper_length) | dict(overrides or {})
                 for prior in PAPER_PRIORS:
                     config = experiment_config(
-                        spec, preset, prior, seed, quick, data_dir, **overrides
+                        spec, preset, prior, seed, quick, data_dir, **changed
                     )
-                    runs.append(Run(preset, name, title, seed, config, folder))
+                    config, where = _as_paper(
+                        config, spec, Path(out), seed, quick, data_dir, changed
+                    )
+                    runs.append(Run(preset, name, title, seed, config, where or folder))
                 for prior, role, changes in find_preset(preset).variants:
-                    changes = {**changes, **overrides}
+                    changes = {**changes, **changed}
                     config = experiment_config(
                         spec, preset, prior, seed, quick, data_dir, **changes
                     )
                     runs.append(Run(preset, name, title, seed, config, folder, role=role))
                 pair = spec.get("kl_pair_prior")
                 if pair:
-                    main = experiment_config(spec, preset, pair, seed, quick, data_dir, **overrides)
+                    main = experiment_config(spec, preset, pair, seed, quick, data_dir, **changed)
                     other = "analytic" if main.kl == "sampled" else "sampled"
-                    changes = dict(overrides, kl=other, tag=f"kl-{other}")
+                    changes = dict(changed, kl=other, tag=f"kl-{other}")
                     config = experiment_config(spec, preset, pair, seed, quick, data_dir, **changes)
-                    runs.append(Run(preset, name, title, seed, config, folder, role="kl-pair"))
+                    config, where = _as_paper(
+                        config, spec, Path(out), seed, quick, data_dir, changes
+                    )
+                    runs.append(
+                        Run(preset, name, title, seed, config, where or folder, role="kl-pair")
+                    )
     return runs
+
+
+def _as_paper(config, spec, out, seed, quick, data_dir, changed):
+    """A run that adds no quirk to the paper preset's run (the author preset's
+    Laplace run) is that run: its config and folder, so the grid trains it once.
+
+    Returns:
+        ``(config, folder)``: the paper run's, or ``(config, None)`` when the
+        run differs from it.
+    """
+    if config.recipe == "paper" or find_preset(config.recipe).table != "paper":
+        return config, None
+    paper = experiment_config(spec, "paper", config.prior, seed, quick, data_dir, **changed)
+    if dataclasses.replace(config, recipe="paper") != paper:
+        return config, None
+    return paper, out / "paper" / f"seed{seed}"
+
+
+def _length(spec, name, preset, paper_length):
+    """The epochs of a paper-length run of ``preset`` ({} when not one)."""
+    if not paper_length or find_preset(preset).table != "paper":
+        return {}
+    if spec.get("paper_epochs") is None:
+        raise ValueError(
+            f"Experiment {name!r} has no paper_epochs (the paper's training length); add "
+            "e.g. paper_epochs = 100 at the top of its file, or run without --paper-length."
+        )
+    return {"epochs": spec["paper_epochs"]}
 
 
 def _saved_config(config):
