@@ -44,6 +44,25 @@ def _finish(process, timeout=600):
     assert process.returncode == 0, output[-3000:]
 
 
+# What a worker prints when its gRPC peer went away (a transient cluster fault).
+LOST_PEER = ("Socket closed", "UNAVAILABLE", "Connection reset")
+
+
+def _wait_together(workers, timeout=600, grace=60):
+    """Wait for every worker; once one fails, the others get ``grace`` seconds
+    to end before they are killed (their collectives lost a peer). Returns
+    ``[(process, output)]``."""
+    deadline = time.monotonic() + timeout
+    while any(w.poll() is None for w in workers) and time.monotonic() < deadline:
+        if any(w.poll() not in (None, 0) for w in workers):
+            deadline = min(deadline, time.monotonic() + grace)
+        time.sleep(0.5)
+    for w in workers:
+        if w.poll() is None:
+            w.kill()
+    return [(w, w.communicate()[0]) for w in workers]
+
+
 def _free_ports(n):
     sockets = [socket.socket() for _ in range(n)]
     for s in sockets:
@@ -185,9 +204,17 @@ def test_a_killed_worker_restarted_ends_like_an_uninterrupted_run(tmp_path):
         workers[0].kill()
         workers[0].wait()
     assert not (out / "synthetic-laplace-z10").exists()  # nothing final was written
-    ports = _free_ports(2)
-    for worker in start():
-        _finish(worker)
+    # Restarted together, as a cluster manager restarts a failed job. A worker
+    # whose first collective meets a peer still starting can fail with gRPC's
+    # "Socket closed"; the manager then restarts both again (at most twice),
+    # and they still resume from the same checkpoint.
+    for attempt in range(3):
+        ports = _free_ports(2)
+        outputs = _wait_together(start())
+        if all(w.returncode == 0 for w, _ in outputs):
+            break
+        transient = all(w.returncode == 0 or any(m in o for m in LOST_PEER) for w, o in outputs)
+        assert transient and attempt < 2, [o[-3000:] for _, o in outputs]
     for resumed, reference in zip(
         _weights(out / "synthetic-laplace-z10"),
         _weights(tmp_path / "clean" / "synthetic-laplace-z10"),

@@ -125,3 +125,80 @@ def test_runs_finished_before_the_quirk_fields_stay_finished(experiments):
     assert same_config(saved, config)
     author = experiment_config(experiments["mnist-z10"], "author", "cauchy", seed=0)
     assert not same_config(saved, author)
+
+
+def test_a_paper_length_grid_trains_the_paper_tables_for_the_papers_epochs(experiments, tmp_path):
+    runs = grid_runs(experiments, tmp_path, presets=("paper", "author", "library"), seeds=(0,),
+                     paper_length=True)  # fmt: skip
+    for run in runs:
+        spec = experiments[run.experiment]
+        expected = spec["library"]["epochs"] if run.preset == "library" else spec["paper_epochs"]
+        assert run.config.epochs == expected, run.label
+    z2 = {
+        run.config.epochs
+        for run in runs
+        if run.experiment == "mnist-z2" and run.preset != "library"
+    }
+    assert z2 == {75}  # the paper's length for MNIST with 2 latents
+    with pytest.raises(ValueError, match="cannot be quick"):
+        grid_runs(experiments, tmp_path, quick=True, paper_length=True)
+    without = {"toy": {k: v for k, v in experiments["toy"].items() if k != "paper_epochs"}}
+    with pytest.raises(ValueError, match=r"'toy' has no paper_epochs .* --paper-length"):
+        grid_runs(without, tmp_path, presets=("author",), paper_length=True)
+    assert grid_runs(without, tmp_path, presets=("library",), paper_length=True)  # not needed
+
+
+def test_an_experiment_file_with_a_bad_paper_length_is_refused(tmp_path):
+    text = (CONFIGS / "toy.toml").read_text()
+    assert "paper_epochs = 100" in text
+    (tmp_path / "toy.toml").write_text(text.replace("paper_epochs = 100", "paper_epochs = 0"))
+    with pytest.raises(ValueError, match=r"toy.toml: paper_epochs .* positive integer; got 0"):
+        load_experiments(tmp_path)
+
+
+def test_the_author_presets_quirk_free_runs_are_the_paper_presets(experiments, tmp_path):
+    runs = grid_runs(experiments, tmp_path, presets=("paper", "author"), seeds=(0,))
+    paper = {run.path for run in runs if run.preset == "paper"}
+    author = [run for run in runs if run.preset == "author"]
+    shared = {(r.experiment, r.config.prior, r.role) for r in author if r.path in paper}
+    # The author Laplace run adds no quirk (its Normal-KL state is the variant), and
+    # claim 8's KL-path pair of the synthetic Laplace run neither.
+    assert shared == {(name, "laplace", "main") for name in experiments} | {
+        ("synthetic", "laplace", "kl-pair")
+    }
+    for run in author:
+        if run.path in paper:
+            assert run.config.recipe == "paper" and run.config.kl_quirk is None
+        else:
+            assert run.config.recipe == "author" and run.path.parent.parent.name == "author"
+
+
+def test_a_grid_of_paper_and_author_trains_the_shared_run_once(experiments, tmp_path):
+    from keras_svae.reproduce.grid import run_grid
+
+    runs = grid_runs({"toy": experiments["toy"]}, tmp_path, presets=("paper", "author"),
+                     seeds=(0,), quick=True)  # fmt: skip
+    said = []
+    states = run_grid(runs, tmp_path, verbose=0, say=said.append, quick=True)
+    assert set(states.values()) == {"finished"}
+    kept = [line for line in said if "finished earlier, kept" in line]
+    assert kept == [
+        f"toy-laplace-z2: finished earlier, kept ({tmp_path}/paper/seed0/toy-laplace-z2/)"
+    ]
+    trained = {p.name for p in tmp_path.glob("*/seed0/*") if (p / "metrics.json").is_file()}
+    assert len(trained) == len(runs) - 1
+
+
+def test_the_grids_selections_name_the_valid_choices(experiments):
+    from keras_svae.reproduce import parse_presets, select_experiments
+
+    assert parse_presets("both") == ("paper", "library")
+    assert parse_presets("paper,Author") == ("paper", "author")
+    with pytest.raises(ValueError, match="Valid choices: 'library', 'paper', 'author'"):
+        parse_presets("paper,authors")
+    with pytest.raises(ValueError, match="names a preset twice"):
+        parse_presets("paper,paper")
+    assert list(select_experiments(experiments, "toy, mnist-z2")) == ["mnist-z2", "toy"]
+    assert select_experiments(experiments, None) is experiments
+    with pytest.raises(ValueError, match=r"mnist is not an experiment file; choose from cifar"):
+        select_experiments(experiments, "mnist")
