@@ -40,6 +40,9 @@ def _figures(model):
         "latent_grid": lambda **k: plots.plot_latent_grid(model, n=3, **k),
         "latent_kl": lambda **k: plots.plot_latent_kl([0.5, 2.0, 0.0], **k),
         "training_curves": lambda **k: plots.plot_training_curves({"loss": [2.0, 1.0]}, **k),
+        "curve_comparison": lambda **k: plots.plot_curve_comparison(
+            {"a": {"kl": [1.0, 2.0], "reconstruction": [3.0, 2.0]}}, **k
+        ),
     }
 
 
@@ -202,3 +205,21 @@ def test_importing_the_library_keeps_the_matplotlib_backend():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_curve_comparison_draws_one_line_per_run_in_each_panel(tmp_path):
+    from keras_svae.plots import plot_curve_comparison
+
+    fresh = {"kl": [0.4, 0.1, 0.01], "reconstruction": [505.0, 502.0, 501.5]}
+    fixed = {"kl": [0.4, 2.0, 5.0], "reconstruction": [505.0, 490.0, 480.0]}
+    figure = plot_curve_comparison({"fresh": fresh, "fixed": fixed}, path=tmp_path / "c.png")
+    assert [axis.get_title() for axis in figure.axes] == ["kl", "reconstruction"]
+    for axis, name in zip(figure.axes, ("kl", "reconstruction"), strict=True):
+        lines = axis.get_lines()
+        assert [list(line.get_ydata()) for line in lines] == [fresh[name], fixed[name]]
+    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == ["fresh", "fixed"]
+    assert (tmp_path / "c.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="'fixed' has no curve 'loss'"):
+        plot_curve_comparison({"fresh": fresh | {"loss": [1.0]}, "fixed": fixed}, names=("loss",))
+    with pytest.raises(ValueError, match="Nothing to compare: no runs"):
+        plot_curve_comparison({})

@@ -202,3 +202,22 @@ def test_the_grids_selections_name_the_valid_choices(experiments):
     assert select_experiments(experiments, None) is experiments
     with pytest.raises(ValueError, match=r"mnist is not an experiment file; choose from cifar"):
         select_experiments(experiments, "mnist")
+
+
+def test_seeds_are_one_count_or_one_per_preset():
+    from keras_svae.reproduce import parse_seeds, preset_seeds
+
+    both = ("paper", "library")
+    assert parse_seeds(None, both, default=3) == {"paper": (0, 1, 2), "library": (0, 1, 2)}
+    assert parse_seeds("2", both, default=3) == {"paper": (0, 1), "library": (0, 1)}
+    per = parse_seeds("paper=1, library=3", both, default=3)
+    assert per == {"paper": (0,), "library": (0, 1, 2)}
+    assert preset_seeds(per, "library") == (0, 1, 2) and preset_seeds((0, 1), "paper") == (0, 1)
+    with pytest.raises(ValueError, match=r"'author' is not in it"):
+        parse_seeds("paper=1,library=3,author=1", both, default=3)
+    with pytest.raises(ValueError, match=r"\(paper=N, library=N\); 'library' has none"):
+        parse_seeds("paper=1", both, default=3)
+    with pytest.raises(ValueError, match=r"a positive integer, got '0'"):
+        parse_seeds("0", both, default=3)
+    with pytest.raises(ValueError, match="No seeds given for preset 'author'"):
+        preset_seeds(per, "author")

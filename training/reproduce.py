@@ -50,7 +50,10 @@ def parse(argv):
         "--quick", action="store_true", help="one seed, few epochs, data subsets, small evaluation"
     )
     parser.add_argument(
-        "--seeds", type=int, default=None, help="number of seeds (default 3; 1 quick)"
+        "--seeds",
+        default=None,
+        help="number of seeds (default 3; 1 quick), or one per preset, e.g. "
+        "paper=1,author=1,library=3",
     )
     parser.add_argument(
         "--data-dir",
@@ -76,15 +79,16 @@ def main(argv=None):
         grid_runs,
         load_experiments,
         parse_presets,
+        parse_seeds,
         publish_report,
         run_grid,
         select_experiments,
         write_report,
     )
 
-    seeds = tuple(range(args.seeds or (1 if args.quick else 3)))
     try:
         presets = parse_presets(args.preset)
+        seeds = parse_seeds(args.seeds, presets, default=1 if args.quick else 3)
         experiments = select_experiments(load_experiments(args.configs), args.experiments)
         runs = grid_runs(
             experiments,
@@ -98,8 +102,9 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    counts = ", ".join(f"{p} {len(s)} seeds" for p, s in seeds.items())
     print(
-        f"reproduce: {len(runs)} runs ({', '.join(presets)}; seeds {list(seeds)}; "
+        f"reproduce: {len(runs)} runs ({counts}; "
         f"{'quick' if args.quick else 'paper length' if args.paper_length else 'full'}) "
         f"-> {args.out}/report.md",
         flush=True,

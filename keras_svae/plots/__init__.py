@@ -15,6 +15,7 @@ half-written figure and never destroys an existing one.
 from keras_svae.plots.dictionary import plot_dictionary_analysis, plot_gabor_tradeoff
 from keras_svae.plots.images import as_images, finish_figure
 from keras_svae.plots.paper import (
+    plot_curve_comparison,
     plot_latent_grid,
     plot_latent_kl,
     plot_latent_spread,
@@ -26,6 +27,7 @@ from keras_svae.plots.paper import (
 __all__ = [
     "as_images",
     "finish_figure",
+    "plot_curve_comparison",
     "plot_dictionary_analysis",
     "plot_gabor_tradeoff",
     "plot_latent_grid",

@@ -343,3 +343,38 @@ def plot_training_curves(history, *, path=None, names=None, validation_freq=None
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     return finish_figure(figure, path, title)
+
+
+def plot_curve_comparison(histories, *, path=None, names=("kl", "reconstruction"), title=None):
+    """Training curves of several runs on shared axes: one panel per curve,
+    one line per run (e.g. the same model with fixed and with fresh noise).
+
+    Args:
+        histories: ``{run label: history}``, each history a ``.history``
+            dict as `plot_training_curves` takes.
+        names: the curves to compare, one panel each.
+
+    Returns:
+        The ``matplotlib.figure.Figure``: one axis per curve, a legend of the runs.
+
+    Raises:
+        ValueError: when there is no run, or a run lacks one of ``names``.
+    """
+    histories = {label: dict(getattr(h, "history", h)) for label, h in histories.items()}
+    lacking = [(label, n) for label, h in histories.items() for n in names if n not in h]
+    if not histories or lacking:
+        what = f"{lacking[0][0]!r} has no curve {lacking[0][1]!r}" if lacking else "no runs"
+        raise ValueError(
+            f"Nothing to compare: {what}. Pass {{label: model.fit(...).history}} with the "
+            "curves named in names."
+        )
+    figure = Figure(figsize=(4.2 * len(names), 3.2), layout="constrained")
+    for axis, name in zip(figure.subplots(1, len(names), squeeze=False)[0], names, strict=True):
+        for label, history in histories.items():
+            values = np.asarray(history[name], dtype=np.float64)
+            axis.plot(np.arange(1, len(values) + 1), values, label=label)
+        axis.set_title(name)
+        axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    figure.axes[0].legend(fontsize=8)
+    return finish_figure(figure, path, title)

@@ -115,8 +115,23 @@ class Claim:
         table; the claim's own table lists them)."""
         if self.collapsed:
             runs = {entry.split(" seed ")[0] for entry in self.collapsed}
-            return f"untestable: collapsed ({', '.join(sorted(runs))}; {len(self.collapsed)} runs)"
+            n = len(self.collapsed)
+            return f"untestable: collapsed ({', '.join(sorted(runs))}; {n} run{'s' * (n > 1)})"
+        if self.verdict == "untestable: one seed":
+            return f"untestable: one seed, where it {self.one_seed_reading}"
         return self.verdict
+
+    @property
+    def one_seed_reading(self):
+        """What one seed's margins say, untested: "holds" (every margin
+        positive), "fails" (every margin negative) or "is split"; with the
+        margins. None unless every test has exactly one number."""
+        margins = [finite(t.differences) for t in self.tests]
+        if not margins or any(len(m) != 1 for m in margins):
+            return None
+        values = [m[0] for m in margins]
+        word = "holds" if min(values) > 0 else "fails" if max(values) < 0 else "is split"
+        return f"{word} (margin {', '.join(f'{v:+.3g}' for v in values)})"
 
 
 def _values(results, experiment, prior, key, seeds, role="main"):

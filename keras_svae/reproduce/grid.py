@@ -34,6 +34,7 @@ from keras_svae.experiment.presets import PRESETS as PRESET_OBJECTS
 from keras_svae.experiment.presets import preset as find_preset
 from keras_svae.experiment.records import MEASURES_VERSION, finished_metrics, measured_now
 from keras_svae.names import PAPER_PRIORS
+from keras_svae.reproduce.choices import preset_seeds
 
 # The presets a grid runs unless told (``author`` is asked for by name).
 PRESETS = ("paper", "library")
@@ -108,38 +109,6 @@ def load_experiments(config_dir):
     return experiments
 
 
-def select_experiments(experiments, names=None):
-    """The experiments named in ``names`` (comma-separated file stems; None: all).
-
-    Raises:
-        ValueError: for a name that is not an experiment file, listing them.
-    """
-    if names is None:
-        return experiments
-    chosen = [n.strip() for n in names.split(",") if n.strip()]
-    unknown = [n for n in chosen if n not in experiments]
-    if unknown or not chosen:
-        raise ValueError(
-            f"--experiments {names!r}: {unknown[0] if unknown else 'no name'} is not an "
-            f"experiment file; choose from {', '.join(experiments)}."
-        )
-    return {n: experiments[n] for n in experiments if n in chosen}
-
-
-def parse_presets(text):
-    """The presets of a comma-separated list ("both" is "paper,library").
-
-    Raises:
-        ValueError: for an unknown or repeated preset.
-    """
-    names = ["paper", "library"] if text == "both" else [n.strip() for n in text.split(",")]
-    for name in names:
-        find_preset(name)  # names the valid presets
-    if len(set(names)) != len(names):
-        raise ValueError(f"--preset {text!r} names a preset twice.")
-    return tuple(name.lower() for name in names)
-
-
 def _fields(table):
     """The ExperimentConfig fields of a preset table (without sub-tables)."""
     return {
@@ -197,7 +166,7 @@ def grid_runs(
         experiments: ``{name: spec}`` from `load_experiments`.
         out: the grid's output folder (runs go in ``<preset>/seed<seed>/``).
         presets: the presets to run.
-        seeds: the seeds to run.
+        seeds: the seeds to run, or ``{preset: seeds}`` (`preset_seeds`).
         quick: the reduced grid (see `experiment_config`).
         data_dir: the data folder (see `experiment_config`).
         overrides: config fields applied to every run, after ``quick``.
@@ -216,7 +185,7 @@ def grid_runs(
         raise ValueError("A paper-length grid cannot be quick: choose one of the two.")
     runs = []
     for preset in presets:
-        for seed in seeds:
+        for seed in preset_seeds(seeds, preset):
             folder = Path(out) / preset / f"seed{seed}"
             for name, spec in experiments.items():
                 title = spec.get("title", name)

@@ -18,6 +18,8 @@ import numpy as np
 from keras_svae import files
 from keras_svae.evaluation.collapse import MIN_EXPLAINED_VARIANCE, MIN_TEST_KL, model_collapsed
 from keras_svae.names import PAPER_PRIORS
+from keras_svae.reproduce.ablation import noise_lines
+from keras_svae.reproduce.choices import preset_seeds
 from keras_svae.reproduce.claims import evaluate_claims
 from keras_svae.reproduce.grid import load_result, run_state
 from keras_svae.reproduce.verdict import RULE
@@ -272,7 +274,8 @@ def write_report(
     Args:
         runs: the grid's `Run` list; finished ones are reported.
         out: the grid's output folder.
-        seeds: the seeds of the grid (the claims' paired tests use them).
+        seeds: the seeds of the grid (the claims' paired tests use them), or
+            ``{preset: seeds}``.
         presets: the presets to report, one verdict column each.
         command: the command line that made the grid, quoted in the report.
         wall_seconds: the grid's wall-clock time, or None.
@@ -284,23 +287,24 @@ def write_report(
     """
     out = Path(out)
     results = collect(runs)
-    claims = {p: evaluate_claims(results.get(p, {}), seeds) for p in presets}
+    claims = {p: evaluate_claims(results.get(p, {}), preset_seeds(seeds, p)) for p in presets}
     total = sum(r.get("train_seconds", 0) for rs in results.values() for r in rs.values())
     lines = ["# A Sparse VAE, reproduced", ""]
     lines += [
         f"- command: `{command}`" if command else "- command: (library call)",
         f"- grid: {_length_text(quick, paper_length)}"
-        f", presets {', '.join(presets)}, seeds {', '.join(map(str, seeds))}, {len(runs)} runs",
+        f", {_seeds_text(seeds, presets)}, {len(runs)} runs",
         f"- machine: {platform.platform()}, {os.cpu_count()} CPU cores, Python "
         f"{platform.python_version()}",
         f"- training time of the finished runs: {total / 60:.1f} min" + sitting_text(wall_seconds),
         f"- written {datetime.datetime.now().isoformat(timespec='seconds')}",
         "",
     ]
-    if len(seeds) < 2:
+    if any(len(preset_seeds(seeds, p)) < 2 for p in presets):
         lines += [
-            "With one seed there is no spread over seeds to test a margin against: every "
-            "verdict is untestable (the margins are still shown).",
+            "With one seed there is no spread over seeds to test a margin against: a "
+            "one-seed preset's verdicts are untestable; the table says whether its one seed's "
+            "margins point the claim's way (holds) or against it (fails), untested.",
             "",
         ]
     lines += ["## Verdicts", ""]
@@ -320,6 +324,8 @@ def write_report(
         *problems(runs),
         "",
     ]
+    if {"paper", "author"} <= set(presets):
+        lines += noise_lines(runs, out, seeds, markdown_table)
     experiments = list(dict.fromkeys(r.experiment for r in runs))
     titles = {r.experiment: r.title for r in runs}
     for preset in presets:
@@ -329,12 +335,24 @@ def write_report(
         lines += claims_table(claims[preset]) + [""]
         for experiment in experiments:
             lines += [f"### {titles[experiment]} ({preset})", ""]
-            lines += metrics_table(results.get(preset, {}), experiment, seeds) + [""]
-            lines += [f"Figures (seed {seeds[0]}):", ""]
-            lines += figure_table(runs, preset, experiment, seeds[0], out) + [""]
+            own = preset_seeds(seeds, preset)
+            lines += metrics_table(results.get(preset, {}), experiment, own) + [""]
+            lines += [f"Figures (seed {own[0]}):", ""]
+            lines += figure_table(runs, preset, experiment, own[0], out) + [""]
     path = out / "report.md"
     files.write_text(path, "\n".join(lines) + "\n")
     return path, claims
+
+
+def _seeds_text(seeds, presets):
+    """ "presets a, b, seeds 0, 1" or, per preset, "presets a (seed 0), b (seeds 0, 1)"."""
+    if not isinstance(seeds, dict):
+        return f"presets {', '.join(presets)}, seeds {', '.join(map(str, seeds))}"
+    parts = []
+    for p in presets:
+        own = preset_seeds(seeds, p)
+        parts.append(f"{p} (seed{'s' * (len(own) > 1)} {', '.join(map(str, own))})")
+    return "presets " + ", ".join(parts)
 
 
 def _length_text(quick, paper_length):

@@ -1,0 +1,191 @@
+"""Why the paper's Cauchy results differ: each of the author's quirks alone.
+
+The ``author`` preset is the ``paper`` preset plus the notebooks' quirks
+(`experiment.presets.AUTHOR`), and each quirk touches the runs of one prior
+only: the fixed Cauchy noise the Cauchy runs, the Normal notebook's KL the
+Normal runs, the saved Laplace notebook's Normal KL the Laplace runs (a
+variant). So "the paper preset plus one quirk" needs no run of its own: it is
+the paper preset's results with that prior's runs replaced by the author
+preset's runs with the quirk (`ablations`). Evaluating the claims on each
+(`ablation_verdicts`) attributes every verdict: which quirk alone turns it.
+
+`noise_lines` writes the report's section: the ablation table, the numbers
+of the Cauchy models with fresh noise (a correct VAE), the notebook's fixed
+noise (alpha 1) and its saved alpha 2, their training curves and their
+patterns side by side.
+"""
+
+import os
+from pathlib import Path
+
+from keras_svae import plots
+from keras_svae.experiment.presets import AUTHOR
+from keras_svae.experiment.records import read_history
+from keras_svae.reproduce.choices import preset_seeds
+from keras_svae.reproduce.claims import evaluate_claims
+from keras_svae.reproduce.grid import load_result
+
+# The numbers compared between the Cauchy runs: (header, key, format).
+NUMBERS = (
+    ("final train KL", "train_kl", "{:.3g}"),
+    ("test KL", "test_kl", "{:.3g}"),
+    ("MSE", "mse", "{:.4f}"),
+    ("expl. var.", "explained_variance", "{:.2f}"),
+    ("informative latents", "informative_latents", "{}"),
+    ("kNN acc.", "knn_accuracy", "{:.2f}"),
+    ("digit classes", "pattern_classes", "{}"),
+    ("readable patterns", "readable_patterns", "{}"),
+    ("IWAE", "test_iwae", "{:.2f}"),
+)
+
+
+def quirks(preset=AUTHOR):
+    """The quirks of ``preset``, one per prior's runs it changes.
+
+    Returns:
+        ``[(label, prior, role)]``: the quirk's fields in words, the prior
+        whose runs it changes and the role of the preset's runs that have it
+        ("main" for the preset's own prior fields, else the variant's tag).
+    """
+    found = [(prior, "main", fields) for prior, fields in preset.prior_fields.items()]
+    found += [(prior, role, fields) for prior, role, fields in preset.variants]
+    return [(f"{prior}: {describe(fields)}", prior, role) for prior, role, fields in found]
+
+
+def describe(fields):
+    """A quirk's config fields in words (the field names where not known)."""
+    if fields.get("noise") == "fixed":
+        alpha = fields.get("noise_alpha")
+        return "noise fixed for the run" + ("" if alpha is None else f", alpha {alpha:g}")
+    if fields.get("kl_quirk") == "variance_as_scale":
+        return "Normal KL of variance exp(l)"
+    return ", ".join(f"{k}={v}" for k, v in fields.items())
+
+
+def ablations(paper, author, preset=AUTHOR):
+    """The result sets of the paper preset alone, plus each quirk, and of the author preset.
+
+    Args:
+        paper: the paper preset's ``{(experiment, prior, seed, role): metrics}``.
+        author: the author preset's, in the same form.
+        preset: the preset whose quirks are added one at a time.
+
+    Returns:
+        ``[(label, results)]``: "paper", "paper + <quirk>" for each of
+        `quirks` (the prior's main runs are the author's runs with that quirk;
+        missing where the author preset has none) and "author (every quirk)".
+    """
+    sets = [("paper", dict(paper))]
+    for label, prior, role in quirks(preset):
+        results = {k: v for k, v in paper.items() if not (k[1] == prior and k[3] == "main")}
+        for (experiment, p, seed, r), metrics in author.items():
+            if p == prior and r == role:
+                results[(experiment, p, seed, "main")] = metrics
+        sets.append((f"paper + {label}", results))
+    sets.append((f"{preset.name} (every quirk)", dict(author)))
+    return sets
+
+
+def ablation_verdicts(paper, author, seeds, preset=AUTHOR):
+    """Each claim's short verdict under each of `ablations`.
+
+    Args:
+        paper, author: the two presets' results (see `ablations`).
+        seeds: the seeds the claims are tested over.
+        preset: the preset whose quirks are added one at a time.
+
+    Returns:
+        ``(labels, rows)``: the column labels and one row per claim,
+        ``[number, claim, verdict per label...]``.
+    """
+    sets = ablations(paper, author, preset)
+    claims = [evaluate_claims(results, seeds) for _, results in sets]
+    rows = [
+        [c.number, c.claim] + [per_set[i].short_verdict for per_set in claims]
+        for i, c in enumerate(claims[0])
+    ]
+    return [label for label, _ in sets], rows
+
+
+def cauchy_runs(runs, experiment, seed):
+    """The finished Cauchy runs of one experiment to compare: ``{label: Run}``,
+    fresh noise (paper) first, then the author preset's fixed-noise runs."""
+    chosen = {}
+    for run in runs:
+        if (run.experiment, run.seed, run.config.prior) != (experiment, seed, "cauchy"):
+            continue
+        if run.preset == "paper" and run.role == "main":
+            label = "fresh noise every step (paper)"
+        elif run.preset == AUTHOR.name and run.config.noise == "fixed":
+            label = f"noise fixed for the run, alpha {run.config.noise_alpha:g} ({run.role})"
+        else:
+            continue
+        if load_result(run) is not None:
+            chosen[label] = run
+    return dict(sorted(chosen.items(), key=lambda item: item[1].preset != "paper"))
+
+
+def noise_lines(runs, out, seeds, table):
+    """Markdown lines of the section "Why the paper's Cauchy results differ".
+
+    Args:
+        runs: the grid's `Run` list (with the paper and author presets).
+        out: the report's folder (figures are written to ``<out>/why/``).
+        seeds: the grid's seeds, one tuple or ``{preset: seeds}``.
+        table: ``table(header, rows)``, the report's Markdown table.
+
+    Returns:
+        A list of lines.
+    """
+    out = Path(out)
+    results = {}
+    for run in runs:
+        result = load_result(run)
+        if result is not None and run.preset in ("paper", AUTHOR.name):
+            key = (run.experiment, run.config.prior, run.seed, run.role)
+            results.setdefault(run.preset, {})[key] = result
+    common = sorted(set(preset_seeds(seeds, "paper")) & set(preset_seeds(seeds, AUTHOR.name)))
+    lines = ["## Why the paper's Cauchy results differ", ""]
+    lines += [
+        "The `author` preset is the `paper` preset plus the notebooks' quirks; each quirk "
+        "changes the runs of one prior, so the paper preset plus one quirk is the paper "
+        "preset's results with that prior's runs replaced by the author preset's "
+        f"(`keras_svae.reproduce.ablation`). Each claim's verdict, seeds {common}:",
+        "",
+    ]
+    labels, rows = ablation_verdicts(results.get("paper", {}), results.get("author", {}), common)
+    lines += table(["#", "claim", *labels], rows) + [""]
+    for experiment in dict.fromkeys(r.experiment for r in runs):
+        chosen = cauchy_runs(runs, experiment, common[0] if common else 0)
+        if len(chosen) < 2:
+            continue
+        lines += [f"### {chosen[next(iter(chosen))].title}: the Cauchy model's noise", ""]
+        cells = []
+        for label, run in chosen.items():
+            result = load_result(run) | {
+                "train_kl": read_history(run.path / "history.csv")["kl"][-1]
+            }
+            cells.append(
+                [label, run.config.epochs]
+                + [
+                    fmt.format(result[k]) if result.get(k) is not None else ""
+                    for _, k, fmt in NUMBERS
+                ]
+            )
+        lines += table(["Cauchy model", "epochs", *(h for h, _, _ in NUMBERS)], cells) + [""]
+        figure = out / "why" / f"{experiment}-cauchy-curves.png"
+        histories = {label: read_history(run.path / "history.csv") for label, run in chosen.items()}
+        plots.plot_curve_comparison(histories, path=figure, title=f"{experiment}: Cauchy model")
+        lines += [f"![training curves]({Path(os.path.relpath(figure, out)).as_posix()})", ""]
+        patterns = [
+            (label, run.path / "patterns.png")
+            for label, run in chosen.items()
+            if (run.path / "patterns.png").is_file()
+        ]
+        if patterns:
+            lines += table(
+                [label for label, _ in patterns],
+                [[f"![patterns]({Path(os.path.relpath(p, out)).as_posix()})" for _, p in patterns]],
+            )
+            lines += [""]
+    return lines
