@@ -5,7 +5,9 @@ command lines' entry points in-process) and checks the error's type and a
 distinctive part of its message. Test ids are the catalogue's row numbers.
 """
 
+import contextlib
 import gzip
+import io
 import json
 import os
 import re
@@ -1029,3 +1031,39 @@ def test_unknown_preset():  # row 225
     message = r"Unknown preset 'authors'. Valid choices: 'library', 'paper', 'author'."
     with pytest.raises(ValueError, match=message):
         experiment_config(spec, "authors", "normal", seed=0)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        pytest.param(["--preset", "paper,author", "--seeds", "paper=1"],
+                     "error: --seeds 'paper=1': give one count, or one per preset of the grid "
+                     "(paper=N, author=N); 'author' has none.", id="row230"),
+        pytest.param(["--experiments", "mnist"],
+                     "error: --experiments 'mnist': mnist is not an experiment file; choose from "
+                     "cifar, mnist-z10, mnist-z2, synthetic, toy.", id="row231"),
+        pytest.param(["--preset", "paper,paper"],
+                     "error: --preset 'paper,paper' names a preset twice.", id="row232"),
+        pytest.param(["--quick", "--paper-length"],
+                     "error: A paper-length grid cannot be quick: choose one of the two.",
+                     id="row233"),
+    ],
+)  # fmt: skip
+def test_reproduce_choices_on_the_command_line(tmp_path, argv, message):
+    from training import reproduce
+
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        code = reproduce.main(["--out", str(tmp_path / "grid"), *argv])
+    assert code == 2 and err.getvalue().strip() == message, err.getvalue()
+    assert not (tmp_path / "grid").exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize("row", ["row234"])
+def test_an_experiment_file_with_a_bad_paper_length(tmp_path, row):
+    from keras_svae.reproduce.grid import load_experiments
+
+    text = (Path(__file__).resolve().parents[1] / "training" / "configs" / "toy.toml").read_text()
+    (tmp_path / "toy.toml").write_text(text.replace("paper_epochs = 100", "paper_epochs = 0"))
+    message = r"toy.toml: paper_epochs is the paper's number of epochs, a positive integer; got 0."
+    with pytest.raises(ValueError, match=message):
+        load_experiments(tmp_path)

@@ -148,14 +148,6 @@ def test_a_paper_length_grid_trains_the_paper_tables_for_the_papers_epochs(exper
     assert grid_runs(without, tmp_path, presets=("library",), paper_length=True)  # not needed
 
 
-def test_an_experiment_file_with_a_bad_paper_length_is_refused(tmp_path):
-    text = (CONFIGS / "toy.toml").read_text()
-    assert "paper_epochs = 100" in text
-    (tmp_path / "toy.toml").write_text(text.replace("paper_epochs = 100", "paper_epochs = 0"))
-    with pytest.raises(ValueError, match=r"toy.toml: paper_epochs .* positive integer; got 0"):
-        load_experiments(tmp_path)
-
-
 def test_the_author_presets_quirk_free_runs_are_the_paper_presets(experiments, tmp_path):
     runs = grid_runs(experiments, tmp_path, presets=("paper", "author"), seeds=(0,))
     paper = {run.path for run in runs if run.preset == "paper"}
