@@ -66,6 +66,10 @@ VARIANTS = (
      dict(prior="laplace", posterior="laplace", threshold="learned")),
     ("normal", "Normal / Normal (no sparsity), free columns", dict(prior="normal")),
     ("cauchy", "Cauchy / Cauchy, free columns", dict(prior="cauchy")),
+    ("normal-unitnorm", "Normal / Normal, unit-norm columns, learned scale per latent",
+     dict(prior="normal", unit_norm_decoder=True, learn_prior_scale="per_latent")),
+    ("cauchy-unitnorm", "Cauchy / Cauchy, unit-norm columns, learned scale per latent",
+     dict(prior="cauchy", unit_norm_decoder=True, learn_prior_scale="per_latent")),
 )  # fmt: skip
 LABELS = {key: label for key, label, _ in VARIANTS} | {
     FISTA: "FISTA sparse coding (L1)",
