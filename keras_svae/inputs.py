@@ -17,8 +17,8 @@ from keras_svae.data.pipeline import make_dataset
 
 class CheckedInputs:
     """Mixin for a ``keras.Model`` with ``likelihood``, ``data_shape``,
-    ``build``, ``_check_built`` and ``check_noise_batches``
-    (``keras_svae.quirks``): checked ``fit``, ``evaluate`` and inputs."""
+    ``build``, ``_check_built``, ``check_noise_batches`` and
+    ``noise_callbacks`` (``keras_svae.quirks``): checked ``fit``, ``evaluate`` and inputs."""
 
     def _as_input(self, x):
         """A float tensor of examples for encode/reconstruct, checked like
@@ -114,7 +114,9 @@ class CheckedInputs:
         A model with a ``seed`` takes arrays (``shuffle=True``, the default)
         in an order drawn from that seed, new each epoch: the same seed gives
         the same run (Keras' own shuffle of arrays is unseeded). A model with
-        noise="fixed" refuses batches of another size than its noise matrix."""
+        a noise matrix (noise="fixed", "epoch", "quasi") refuses batches of
+        another size than the matrix; with noise="epoch" ``fit`` adds the
+        callback that redraws it each epoch (``quirks.RedrawNoise``)."""
         if isinstance(x, tf.data.Dataset):
             # A pipeline shuffles itself; Keras' default shuffle=True would
             # only warn that it ignores it on every fit.
@@ -122,7 +124,8 @@ class CheckedInputs:
         validation.check_epoch_steps(
             kwargs.get("steps_per_epoch"), getattr(self, "steps_per_execution", 1)
         )
-        self.check_noise_batches(x, kwargs.get("batch_size"))  # noise="fixed" (quirks)
+        self.check_noise_batches(x, kwargs.get("batch_size"))  # a noise matrix (quirks)
+        kwargs["callbacks"] = [*self.noise_callbacks(), *(kwargs.get("callbacks") or [])]
         kwargs["validation_data"] = validation.checked_validation_data(
             validation_data, self.likelihood, self.data_shape
         )

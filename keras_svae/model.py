@@ -82,11 +82,12 @@ class SparseVAE(
         train_size: the number of training examples, over which the learned
             thresholds' prior term is spread (None: the term counts once per
             step, as for one batch).
-        noise: "fresh" (new noise every step) or "fixed": one noise matrix for
-            the whole run, a bug of the paper's notebooks (``keras_svae.quirks``).
-        noise_batch_size: the training batch size, the fixed noise's rows.
-        noise_alpha: draw the fixed noise from the symmetric alpha-stable law
-            (1: Cauchy, 2: Normal of variance 2), as the Cauchy notebook did.
+        noise: "fresh" (new noise every step), "epoch" (one noise matrix per
+            epoch), "quasi" (randomised Sobol points) or "fixed" (one matrix
+            for the run, a bug of the paper's notebooks; ``keras_svae.quirks``).
+        noise_batch_size: the training batch size, the noise matrix's rows.
+        noise_alpha: draw the "fixed" or "epoch" noise from the symmetric alpha-
+            stable law (1: Cauchy, 2: Normal of variance 2), as the notebook did.
         kl_quirk: None, or "variance_as_scale": the Normal notebooks' KL bug.
         seed: seeds the initialisers and the sampling: same seed, same run.
         metadata: a JSON-serialisable dict saved with the model, for what the

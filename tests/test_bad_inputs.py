@@ -22,6 +22,7 @@ import tensorflow as tf
 from keras_svae import ICA, SparseVAE, evaluation
 from keras_svae import data as loaders
 from keras_svae.cli import export_main, generate_main, train_main
+from keras_svae.experiment import ExperimentConfig
 from keras_svae.export import ExportError, GenerateError, Generator, export_decoder
 from keras_svae.export.sampling import sample_prior
 
@@ -1067,3 +1068,30 @@ def test_an_experiment_file_with_a_bad_paper_length(tmp_path, row):
     message = r"toy.toml: paper_epochs is the paper's number of epochs, a positive integer; got 0."
     with pytest.raises(ValueError, match=message):
         load_experiments(tmp_path)
+
+
+# ------------------------------ API: the noise options that are methods (226-229)
+@pytest.mark.parametrize(
+    "make, message",
+    rows(
+        (226, lambda: SparseVAE(latent_dim=2, data_shape=(4,), noise="epoch"),
+         r"noise='epoch' draws one \[batch_size, latent_dim\] noise .*"
+         r"pass noise_batch_size=<the training batch size>"),
+        (227, lambda: SparseVAE(latent_dim=2, data_shape=(4,), prior="cauchy", noise="quasi",
+                                noise_batch_size=32, noise_alpha=1.0),
+         r"noise='quasi' maps Sobol points through the posterior family's inverse CDF; .* "
+         r"Drop noise_alpha, or pass noise='epoch'"),
+        (229, lambda: ExperimentConfig(prior="cauchy", clipnorm=0),
+         r"clipnorm must be a positive finite number, got 0."),
+    ),
+)  # fmt: skip
+def test_noise_methods_and_clipping(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_epoch_noise_batch_of_another_size():  # row 228
+    model = small_model(prior="cauchy", noise="epoch", noise_batch_size=16)
+    message = r"noise='epoch' holds one noise matrix for batches of 16 examples; .* batch_size=16"
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, epochs=1, batch_size=8, verbose=0)

@@ -79,6 +79,9 @@ DATASET_DEFAULTS = {
 # recipe makes its data and likelihood as the author's notebooks did (and
 # trains without a warm-up), so a data set's defaults for these do not apply to it.
 LIBRARY_RECIPE_FIELDS = ("whiten", "likelihood_scale", "learn_likelihood_scale", "kl_warmup_epochs")
+# Adam's clipping of the gradient's global norm: a Cauchy posterior's rare,
+# enormous draws would otherwise flood its moment estimates (SparseVAE.compile).
+DEFAULT_CLIPNORM = 10.0
 # What these fields hold where neither the data set nor the config says.
 FALLBACK_DEFAULTS = dict(whiten="zca", kl_warmup_epochs=0)
 
@@ -158,8 +161,10 @@ class ExperimentConfig:
         tag: names a variant apart from the others.
         whiten: the library recipe's patch whitening, one of ``WHITENING``
             (None: the data set's, cifar "none", bsds "zca").
-        noise: SparseVAE's "fresh" or "fixed" (one noise matrix of
-            ``batch_size`` rows for the whole run: a notebook bug reproduced).
+        noise: SparseVAE's "fresh", "epoch" (one noise matrix of
+            ``batch_size`` rows per epoch), "quasi" (randomised Sobol points)
+            or "fixed" (one matrix for the whole run: a notebook bug reproduced).
+        clipnorm: Adam clips the gradient's global norm at this (10).
         noise_alpha: the fixed noise's alpha-stable index (None: the
             posterior family's own noise).
         kl_quirk: None, or SparseVAE's "variance_as_scale" (a notebook bug).
@@ -216,6 +221,7 @@ class ExperimentConfig:
     tag: str = ""
     whiten: str | None = None
     noise: str = "fresh"
+    clipnorm: float = DEFAULT_CLIPNORM
     noise_alpha: float | None = None
     kl_quirk: str | None = None
     patches_per_image: int | None = None
@@ -270,6 +276,7 @@ class ExperimentConfig:
         for key in ("learning_rate", "final_learning_rate"):
             check_number(getattr(self, key), key, minimum=1e-12)
         check_number(self.beta, "beta", minimum=0.0)
+        self.clipnorm = check_scale(self.clipnorm, "clipnorm")
         check_quirk_fields(self)
         self.encoder_units = tuple(self.encoder_units)
         self.decoder_units = tuple(self.decoder_units)
@@ -306,10 +313,13 @@ class ExperimentConfig:
             parts.append(f"resample{self.resample_every}")
         if self.objective != "elbo":
             parts.append(f"{self.objective}{self.n_samples}")
-        if self.noise == "fixed":
+        if self.noise != "fresh":
             parts.append(
-                "fixed_noise" + ("" if self.noise_alpha is None else f"_alpha{self.noise_alpha:g}")
+                f"{self.noise}_noise"
+                + ("" if self.noise_alpha is None else f"_alpha{self.noise_alpha:g}")
             )
+        if self.clipnorm != DEFAULT_CLIPNORM:
+            parts.append(f"clip{self.clipnorm:g}")
         if self.kl_quirk is not None:
             parts.append(f"kl_{self.kl_quirk}")
         if self.tag:

@@ -25,7 +25,7 @@ import dataclasses
 import types
 
 from keras_svae.names import lookup, paper_posterior
-from keras_svae.quirks import KL_QUIRKS, check_noise
+from keras_svae.quirks import KL_QUIRKS, MATRIX_MODES, check_noise
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,8 +125,8 @@ def preset(name):
 
 def check_quirk_fields(config):
     """Check and canonicalise a config's quirk fields in place (``noise``,
-    ``noise_alpha``, ``kl_quirk``), once its ``batch_size`` is known: the
-    fixed noise has one row per example of a batch.
+    ``noise_alpha``, ``kl_quirk``), once its ``batch_size`` is known: a
+    noise matrix ("fixed", "epoch", "quasi") has one row per example of a batch.
 
     Args:
         config: an `ExperimentConfig` being made.
@@ -134,10 +134,10 @@ def check_quirk_fields(config):
     Raises:
         ValueError: as ``quirks.check_noise`` does, or for an unknown kl_quirk.
     """
-    fixed = isinstance(config.noise, str) and config.noise.lower() == "fixed"
+    matrix = isinstance(config.noise, str) and config.noise.lower() in MATRIX_MODES
     config.noise, _, config.noise_alpha = check_noise(
         config.noise,
-        config.batch_size if fixed else None,
+        config.batch_size if matrix else None,
         config.noise_alpha,
         config.posterior or paper_posterior(config.prior),
     )

@@ -23,6 +23,7 @@ from keras_svae.experiment.records import (
     resume_epoch,
 )
 from keras_svae.model import SparseVAE
+from keras_svae.quirks import MATRIX_MODES
 from keras_svae.resampling import RESAMPLE_EXAMPLES, ResampleDeadAtoms, training_sample
 from keras_svae.thresholds import THRESHOLD_PRIOR
 from keras_svae.validation import check_seed, execution_size
@@ -34,7 +35,8 @@ WORK_SUFFIX = f"{files.PARTIAL_MARK}run"
 
 def build_model(config, data):
     """A compiled SparseVAE for ``config``; the learning rate decays
-    exponentially from ``learning_rate`` to ``final_learning_rate`` over the run.
+    exponentially from ``learning_rate`` to ``final_learning_rate`` over the
+    run, and Adam clips the gradient's global norm at ``clipnorm``.
 
     Args:
         config: the run's `ExperimentConfig`.
@@ -71,7 +73,7 @@ def build_model(config, data):
         beta=config.beta,
         kl=config.kl,
         noise=config.noise,
-        noise_batch_size=config.batch_size if config.noise == "fixed" else None,
+        noise_batch_size=config.batch_size if config.noise in MATRIX_MODES else None,
         noise_alpha=config.noise_alpha,
         kl_quirk=config.kl_quirk,
         seed=config.seed,
@@ -89,7 +91,7 @@ def build_model(config, data):
     if data.info is None:  # arrays: trained with steps_per_epoch (run_variant)
         execution = execution_size(-(-data.num_train // config.batch_size), execution)
     model.compile(
-        optimizer=keras.optimizers.Adam(rate, global_clipnorm=10.0),
+        optimizer=keras.optimizers.Adam(rate, global_clipnorm=config.clipnorm),
         jit_compile=config.jit_compile,
         steps_per_execution=execution,
     )
