@@ -203,6 +203,7 @@ def test_the_ablation_attributes_a_claim_to_the_quirk_that_turns_it():
     author = _base()  # with every quirk: claim 3 holds
     author[("mnist-z10", "cauchy", "alpha2")] = dict(author[("mnist-z10", "cauchy")])
     author[("mnist-z10", "cauchy", "alpha2")].update(pattern_classes=[3] * 3)
+    author[("synthetic", "laplace", "notebook-normal-kl")] = dict(author[("synthetic", "laplace")])
     labels, rows = ablation_verdicts(_results(paper), _results(author), seeds=(0, 1, 2))
     column = dict(zip(labels, zip(*[row[2:] for row in rows], strict=True), strict=True))
     assert column["paper"][2] == "not reproduced"
@@ -213,6 +214,9 @@ def test_the_ablation_attributes_a_claim_to_the_quirk_that_turns_it():
     # have no numbers there (not the paper preset's numbers).
     assert column["paper + cauchy: noise fixed for the run, alpha 2"][0] == "untestable"
     assert column["author (every quirk)"] == ("reproduced",) * 8
+    # A Laplace quirk replaces the synthetic Laplace run: claim 8 would compare it with
+    # the unquirked closed-form pair, so it has no numbers there.
+    assert column["paper + laplace: Normal KL of variance exp(l)"][7] == "untestable"
 
 
 def test_one_seeds_verdict_says_which_way_its_margins_point_untested():
