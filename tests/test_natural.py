@@ -108,3 +108,19 @@ def test_a_model_far_below_the_others_is_drawn_at_the_edge():
     labels = sorted(t.get_text() for t in axis.texts)
     assert labels == ["far (-590.0)", "good"]
     assert axis.get_xlim()[0] > -300  # the far model does not set the range
+
+
+def test_the_reading_says_over_how_many_seeds_each_mean_is():
+    from keras_svae.reproduce.natural_report import reading_lines
+
+    def run(iwae, gabor):
+        return {"test_iwae": iwae, "gabor_like_informative": gabor, "nonzeros_per_patch": 169.0}
+
+    results = {
+        "laplace": {0: run(-184.0, 37), 1: run(-185.0, 35), 2: run(-184.0, 39)},
+        "laplace-unitnorm-fixed": {0: run(-223.4, 38)},
+    }
+    best, most = reading_lines(results)
+    assert best.endswith("(-184.33 nats per patch, 37 Gabor-like informative atoms, "
+                         "169.0 non-zero codes per patch; mean of 3 seeds)")  # fmt: skip
+    assert most.endswith("(38, bound -223.40; 1 seed)"), most

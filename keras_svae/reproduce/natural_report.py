@@ -136,14 +136,20 @@ def reading_lines(results):
     vaes = [k for k in results if k not in (FISTA, ICA) and mean(k, "test_iwae") is not None]
     if not vaes:
         return []
+
+    def seeds(key):  # the means below are over different numbers of seeds: say how many
+        n = len(results.get(key, {}))
+        return f"mean of {n} seeds" if n > 1 else "1 seed"
+
     best = max(vaes, key=lambda k: mean(k, "test_iwae"))
     most = max(vaes, key=lambda k: mean(k, "gabor_like_informative"))
     lines = [
         f"- best held-out bound: {LABELS[best]} ({mean(best, 'test_iwae'):.2f} nats per patch, "
         f"{mean(best, 'gabor_like_informative'):.0f} Gabor-like informative atoms, "
-        f"{mean(best, 'nonzeros_per_patch'):.1f} non-zero codes per patch)",
+        f"{mean(best, 'nonzeros_per_patch'):.1f} non-zero codes per patch; {seeds(best)})",
         f"- most Gabor-like informative atoms among the VAEs: {LABELS[most]} "
-        f"({mean(most, 'gabor_like_informative'):.0f}, bound {mean(most, 'test_iwae'):.2f})",
+        f"({mean(most, 'gabor_like_informative'):.0f}, bound {mean(most, 'test_iwae'):.2f}; "
+        f"{seeds(most)})",
     ]
     for key in (FISTA, ICA):
         if key in results:
