@@ -22,6 +22,7 @@ from pathlib import Path
 
 from keras_svae.experiment import run_variant
 from keras_svae.reproduce.grid import experiment_config, load_experiments
+from keras_svae.reproduce.report import markdown_table
 
 CONFIGS = Path(__file__).resolve().parents[1] / "training" / "configs"
 # Each candidate's config fields, set over the paper preset's Cauchy run.
@@ -81,10 +82,7 @@ def main(argv=None):
         print(" | ".join(rows[-1]), flush=True)
     print(f"\nMNIST z=10, Cauchy prior and posterior, paper preset, {args.epochs} epochs, "
           f"seed {args.seed}\n")  # fmt: skip
-    print("| " + " | ".join(COLUMNS) + " |")
-    print("|" + "---|" * len(COLUMNS))
-    for cells in rows:
-        print("| " + " | ".join(cells) + " |")
+    print("\n".join(markdown_table(COLUMNS, rows)))
     return 0
 
 

@@ -20,10 +20,8 @@ from pathlib import Path
 
 from keras_svae import plots
 from keras_svae.experiment.presets import AUTHOR
-from keras_svae.experiment.records import read_history
 from keras_svae.reproduce.choices import preset_seeds
 from keras_svae.reproduce.claims import evaluate_claims
-from keras_svae.reproduce.grid import load_result
 
 # The roles of a prior's runs that a quirk of that prior replaces or leaves out.
 PAIRED = ("main", "kl-pair")
@@ -112,9 +110,14 @@ def ablation_verdicts(paper, author, seeds, preset=AUTHOR):
     return [label for label, _ in sets], rows
 
 
-def cauchy_runs(runs, experiment, seed):
-    """The finished Cauchy runs of one experiment to compare: ``{label: Run}``,
-    fresh noise (paper) first, then the author preset's fixed-noise runs."""
+def cauchy_runs(runs, results, experiment, seed):
+    """The finished Cauchy runs of one experiment to compare, fresh noise
+    (paper) first, then the author preset's fixed-noise runs.
+
+    Returns:
+        ``{label: (Run, metrics)}``, the metrics from ``results``
+        (``{preset: {(experiment, prior, seed, role): metrics}}``).
+    """
     chosen = {}
     for run in runs:
         if (run.experiment, run.seed, run.config.prior) != (experiment, seed, "cauchy"):
@@ -125,16 +128,19 @@ def cauchy_runs(runs, experiment, seed):
             label = f"noise fixed for the run, alpha {run.config.noise_alpha:g} ({run.role})"
         else:
             continue
-        if load_result(run) is not None:
-            chosen[label] = run
-    return dict(sorted(chosen.items(), key=lambda item: item[1].preset != "paper"))
+        result = results.get(run.preset, {}).get((experiment, "cauchy", seed, run.role))
+        if result is not None:
+            chosen[label] = (run, result)
+    return dict(sorted(chosen.items(), key=lambda item: item[1][0].preset != "paper"))
 
 
-def noise_lines(runs, out, seeds, table):
+def noise_lines(runs, results, out, seeds, table):
     """Markdown lines of the section "Why the paper's Cauchy results differ".
 
     Args:
         runs: the grid's `Run` list (with the paper and author presets).
+        results: their finished runs' metrics, ``{preset: {(experiment,
+            prior, seed, role): metrics}}`` (``report.collect``).
         out: the report's folder (figures are written to ``<out>/why/``).
         seeds: the grid's seeds, one tuple or ``{preset: seeds}``.
         table: ``table(header, rows)``, the report's Markdown table.
@@ -143,12 +149,6 @@ def noise_lines(runs, out, seeds, table):
         A list of lines.
     """
     out = Path(out)
-    results = {}
-    for run in runs:
-        result = load_result(run)
-        if result is not None and run.preset in ("paper", AUTHOR.name):
-            key = (run.experiment, run.config.prior, run.seed, run.role)
-            results.setdefault(run.preset, {})[key] = result
     common = sorted(set(preset_seeds(seeds, "paper")) & set(preset_seeds(seeds, AUTHOR.name)))
     lines = ["## Why the paper's Cauchy results differ", ""]
     lines += [
@@ -161,30 +161,29 @@ def noise_lines(runs, out, seeds, table):
     labels, rows = ablation_verdicts(results.get("paper", {}), results.get("author", {}), common)
     lines += table(["#", "claim", *labels], rows) + [""]
     for experiment in dict.fromkeys(r.experiment for r in runs):
-        chosen = cauchy_runs(runs, experiment, common[0] if common else 0)
+        chosen = cauchy_runs(runs, results, experiment, common[0] if common else 0)
         if len(chosen) < 2:
             continue
-        lines += [f"### {chosen[next(iter(chosen))].title}: the Cauchy model's noise", ""]
+        title = next(iter(chosen.values()))[0].title
+        lines += [f"### {title}: the Cauchy model's noise", ""]
         cells = []
-        for label, run in chosen.items():
-            result = load_result(run) | {
-                "train_kl": read_history(run.path / "history.csv")["kl"][-1]
-            }
+        for label, (run, result) in chosen.items():
+            numbers = result | {"train_kl": result["history"]["kl"][-1]}
             cells.append(
                 [label, run.config.epochs]
                 + [
-                    fmt.format(result[k]) if result.get(k) is not None else ""
+                    fmt.format(numbers[k]) if numbers.get(k) is not None else ""
                     for _, k, fmt in NUMBERS
                 ]
             )
         lines += table(["Cauchy model", "epochs", *(h for h, _, _ in NUMBERS)], cells) + [""]
         figure = out / "why" / f"{experiment}-cauchy-curves.png"
-        histories = {label: read_history(run.path / "history.csv") for label, run in chosen.items()}
+        histories = {label: result["history"] for label, (_, result) in chosen.items()}
         plots.plot_curve_comparison(histories, path=figure, title=f"{experiment}: Cauchy model")
         lines += [f"![training curves]({Path(os.path.relpath(figure, out)).as_posix()})", ""]
         patterns = [
             (label, run.path / "patterns.png")
-            for label, run in chosen.items()
+            for label, (run, _) in chosen.items()
             if (run.path / "patterns.png").is_file()
         ]
         if patterns:

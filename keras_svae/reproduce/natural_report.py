@@ -80,6 +80,11 @@ def learned_text(results):
     return "; ".join(parts)
 
 
+def seed_values(by_seed, metric):
+    """The seeds' values of ``metric`` in a variant's ``{seed: result}`` (None left out)."""
+    return [r[metric] for r in by_seed.values() if r.get(metric) is not None]
+
+
 def tradeoff_points(results, size):
     """The trade-off figure's points: the VAE variants' mean IWAE and Gabor-like
     informative atoms over seeds."""
@@ -87,8 +92,8 @@ def tradeoff_points(results, size):
     for key, by_seed in results.items():
         if key in (FISTA, ICA):
             continue
-        iwae = [r["test_iwae"] for r in by_seed.values() if r.get("test_iwae") is not None]
-        gabor = [r["gabor_like_informative"] for r in by_seed.values()]
+        iwae = seed_values(by_seed, "test_iwae")
+        gabor = seed_values(by_seed, "gabor_like_informative")
         if iwae:
             points.append(dict(label=key, iwae=float(np.mean(iwae)), gabor=float(np.mean(gabor)),
                                iwae_sd=float(np.std(iwae, ddof=1)) if len(iwae) > 1 else None,
@@ -129,8 +134,7 @@ def reading_lines(results):
     """Markdown lines: what one size's table shows, computed from its means."""
 
     def mean(key, metric):
-        values = [r.get(metric) for r in results.get(key, {}).values()]
-        values = [v for v in values if v is not None]
+        values = seed_values(results.get(key, {}), metric)
         return float(np.mean(values)) if values else None
 
     vaes = [k for k in results if k not in (FISTA, ICA) and mean(k, "test_iwae") is not None]

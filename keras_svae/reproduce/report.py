@@ -325,7 +325,7 @@ def write_report(
         "",
     ]
     if {"paper", "author"} <= set(presets):
-        lines += noise_lines(runs, out, seeds, markdown_table)
+        lines += noise_lines(runs, results, out, seeds, markdown_table)
     experiments = list(dict.fromkeys(r.experiment for r in runs))
     titles = {r.experiment: r.title for r in runs}
     for preset in presets:
