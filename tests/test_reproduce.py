@@ -182,7 +182,8 @@ def test_tiny_author_grid_trains_the_notebooks_quirks(shared_data, tmp_path):
         "paper", "paper + normal: Normal KL of variance exp(l)",
         "paper + cauchy: noise fixed for the run, alpha 1",
         "paper + laplace: Normal KL of variance exp(l)",
-        "paper + cauchy: noise fixed for the run, alpha 2", "author (every quirk) |",
+        "paper + cauchy: noise fixed for the run, alpha 2", "author (every quirk)",
+        "which quirk alone makes it hold |",
     ]  # fmt: skip
     numbers = [line.split(" | ") for line in why.splitlines() if line.count(" | ") == 10]
     rows = [cells[0] for cells in numbers if "noise" in cells[0]]
@@ -206,6 +207,14 @@ def test_the_ablation_attributes_a_claim_to_the_quirk_that_turns_it():
     author[("synthetic", "laplace", "notebook-normal-kl")] = dict(author[("synthetic", "laplace")])
     labels, rows = ablation_verdicts(_results(paper), _results(author), seeds=(0, 1, 2))
     column = dict(zip(labels, zip(*[row[2:] for row in rows], strict=True), strict=True))
+    # The attribution: claim 3 holds with the fixed alpha-1 noise alone; the others
+    # hold with the paper preset already.
+    assert column["which quirk alone makes it hold"][2] == (
+        "cauchy: noise fixed for the run, alpha 1"
+    )
+    assert column["which quirk alone makes it hold"][0] == (
+        "none needed: holds with the paper preset"
+    )
     assert column["paper"][2] == "not reproduced"
     assert column["paper + cauchy: noise fixed for the run, alpha 1"][2] == "reproduced"
     assert column["paper + normal: Normal KL of variance exp(l)"][2] == "not reproduced"
@@ -217,6 +226,24 @@ def test_the_ablation_attributes_a_claim_to_the_quirk_that_turns_it():
     # A Laplace quirk replaces the synthetic Laplace run: claim 8 would compare it with
     # the unquirked closed-form pair, so it has no numbers there.
     assert column["paper + laplace: Normal KL of variance exp(l)"][7] == "untestable"
+
+
+def test_the_attribution_names_no_quirk_where_none_makes_a_claim_hold():
+    from keras_svae.reproduce.ablation import ablation_verdicts
+
+    paper = _base()
+    paper[("mnist-z10", "cauchy")].update(pattern_classes=[2] * 3)  # claim 3 fails
+    author = _base()
+    author[("mnist-z10", "cauchy")].update(pattern_classes=[2] * 3)  # and with every quirk
+    one_seed = ablation_verdicts(_results(paper), _results(author), seeds=(0,))[1][2][-1]
+    assert one_seed == (
+        "none (with every quirk: untestable: one seed, where it fails (margin -2, -4.5))"
+    )
+    three = ablation_verdicts(_results(paper), _results(author), seeds=(0, 1, 2))[1][2][-1]
+    assert three == "none (with every quirk: not reproduced)"
+    assert [c.direction for c in evaluate_claims(_results(paper), seeds=(0,))][:3] == [
+        "holds", "holds", "fails",
+    ]  # fmt: skip
 
 
 def test_one_seeds_verdict_says_which_way_its_margins_point_untested():

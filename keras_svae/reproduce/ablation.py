@@ -99,15 +99,52 @@ def ablation_verdicts(paper, author, seeds, preset=AUTHOR):
 
     Returns:
         ``(labels, rows)``: the column labels and one row per claim,
-        ``[number, claim, verdict per label...]``.
+        ``[number, claim, verdict per label..., attribution]`` (`attribution`;
+        its label is the last).
     """
     sets = ablations(paper, author, preset)
     claims = [evaluate_claims(results, seeds) for _, results in sets]
+    labels = [label for label, _ in sets]
     rows = [
-        [c.number, c.claim] + [per_set[i].short_verdict for per_set in claims]
+        [c.number, c.claim]
+        + [per_set[i].short_verdict for per_set in claims]
+        + [attribution(labels, [per_set[i] for per_set in claims])]
         for i, c in enumerate(claims[0])
     ]
-    return [label for label, _ in sets], rows
+    return labels + [ATTRIBUTION], rows
+
+
+ATTRIBUTION = "which quirk alone makes it hold"
+
+
+def attribution(labels, verdicts):
+    """Which quirk alone, on top of the paper preset, makes a claim hold.
+
+    "Hold" is `Claim.direction`: reproduced, or with one seed every margin in
+    the claim's direction (untested).
+
+    Args:
+        labels: the labels of `ablations` ("paper", each "paper + <quirk>",
+            then the author preset's).
+        verdicts: the claim's `Claim` under each, in the same order.
+
+    Returns:
+        A phrase: "none needed: holds with the paper preset", "<quirk>" (each
+        quirk that makes it hold, joined by "; "), "only every quirk together",
+        or "none (with every quirk: <the author preset's verdict>)".
+    """
+    if verdicts[0].direction == "holds":
+        return "none needed: holds with the paper preset"
+    turned = [
+        label.removeprefix("paper + ")
+        for label, claim in zip(labels[1:-1], verdicts[1:-1], strict=True)
+        if claim.direction == "holds"
+    ]
+    if turned:
+        return "; ".join(turned)
+    if verdicts[-1].direction == "holds":
+        return "only every quirk together"
+    return f"none (with every quirk: {verdicts[-1].short_verdict})"
 
 
 def cauchy_runs(runs, results, experiment, seed):

@@ -122,6 +122,17 @@ class Claim:
         return self.verdict
 
     @property
+    def direction(self):
+        """Which way the claim points: "holds" (reproduced, or one seed's
+        margins all positive, untested), "fails" (not reproduced, or all
+        negative) or None (mixed, split, collapsed or without numbers)."""
+        verdict = self.verdict
+        if verdict in ("reproduced", "not reproduced"):
+            return "holds" if verdict == "reproduced" else "fails"
+        reading = self.one_seed_reading if verdict == "untestable: one seed" else None
+        return next((w for w in ("holds", "fails") if reading and reading.startswith(w)), None)
+
+    @property
     def one_seed_reading(self):
         """What one seed's margins say, untested: "holds" (every margin
         positive), "fails" (every margin negative) or "is split"; with the
