@@ -132,3 +132,44 @@ def test_notebooks_are_rendered_in_the_site(tmp_path):
         assert last_line in _page_text(page), (
             f"the page of {notebook.name} does not show its last code cell ({last_line!r})"
         )
+
+
+def _table_rows(text, header_start):
+    """The cells of each row of the Markdown table whose header starts ``header_start``."""
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[first + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip().strip("*") for cell in line.strip("|").split(" | ")])
+    return rows
+
+
+def _reading(verdict):
+    """A verdict as the README's cells begin: a 3-seed verdict itself; a one-seed
+    one by which way its margins point ("holds", "fails"); else "untestable"."""
+    one_seed = re.match(r"untestable: one seed, where it (holds|fails|is split)", verdict)
+    if one_seed:
+        return one_seed.group(1)
+    for word in ("untestable", "not reproduced", "reproduced", "mixed"):
+        if verdict.startswith(word):
+            return word
+    raise AssertionError(f"unknown verdict {verdict!r}")
+
+
+def test_the_readmes_verdicts_are_the_published_reports():
+    """The README's table of the paper's claims says what docs/paper-report.md
+    says, preset by preset (regenerate one, update the other)."""
+    report = (ROOT / "docs" / "paper-report.md").read_text()
+    verdicts = report.split("## Verdicts")[1]
+    published = {row[0]: row[2:5] for row in _table_rows(verdicts, "| # | claim | paper |")}
+    readme = {row[0]: row[2:5] for row in _table_rows(README.read_text(), "| # | claim | `paper`")}
+    assert sorted(readme) == sorted(published), "the README and the report list other claims"
+    for number, cells in readme.items():
+        for preset, cell, verdict in zip(("paper", "author", "library"), cells, published[number]):
+            expected = _reading(verdict)
+            assert re.match(rf"{expected}\b", cell), (
+                f"README claim {number}, {preset}: {cell!r}, but docs/paper-report.md "
+                f"says {verdict!r}"
+            )
