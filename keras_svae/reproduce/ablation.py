@@ -25,6 +25,8 @@ from keras_svae.reproduce.claims import evaluate_claims
 
 # The roles of a prior's runs that a quirk of that prior replaces or leaves out.
 PAIRED = ("main", "kl-pair")
+# The ablation table's last column (`attribution`).
+ATTRIBUTION = "which quirk alone makes it hold"
 # The numbers compared between the Cauchy runs: (header, key, format).
 NUMBERS = (
     ("final train KL", "train_kl", "{:.3g}"),
@@ -114,9 +116,6 @@ def ablation_verdicts(paper, author, seeds, preset=AUTHOR):
     return labels + [ATTRIBUTION], rows
 
 
-ATTRIBUTION = "which quirk alone makes it hold"
-
-
 def attribution(labels, verdicts):
     """Which quirk alone, on top of the paper preset, makes a claim hold.
 
@@ -192,7 +191,9 @@ def noise_lines(runs, results, out, seeds, table):
         "The `author` preset is the `paper` preset plus the notebooks' quirks; each quirk "
         "changes the runs of one prior, so the paper preset plus one quirk is the paper "
         "preset's results with that prior's runs replaced by the author preset's "
-        f"(`keras_svae.reproduce.ablation`). Each claim's verdict, seeds {common}:",
+        f"(`keras_svae.reproduce.ablation`). Each claim's verdict, seeds {common}; the "
+        "last column names each quirk that alone makes the claim hold (reproduced, or "
+        "with one seed every margin the claim's way, untested):",
         "",
     ]
     labels, rows = ablation_verdicts(results.get("paper", {}), results.get("author", {}), common)
