@@ -460,3 +460,17 @@ def test_a_report_written_from_finished_runs_says_so():
     assert sitting_text(None) == ""
     assert sitting_text(0.6) == "; written from runs finished in earlier sittings"
     assert sitting_text(2124.0).endswith("(runs finished earlier kept, not timed): 35.4 min")
+
+
+def test_a_metrics_tables_rows_keep_one_order_run_to_run():
+    """Two extra runs of one prior (claim 8's pair and a notebook variant) sort by
+    role, not by a set's hash order, so a regenerated report is the same file."""
+    from keras_svae.reproduce.report import metrics_table
+
+    runs = {}
+    for role, kl_path in (("notebook-normal-kl", "sampled"), ("main", "sampled"),
+                          ("kl-pair", "analytic")):  # fmt: skip
+        for seed in range(3):
+            runs[("synthetic", "laplace", seed, role)] = {"kl_path": kl_path, "mse": 0.1}
+    labels = [line.split(" | ")[0] for line in metrics_table(runs, "synthetic", range(3))[2:]]
+    assert labels == ["| laplace", "| laplace (analytic KL)", "| laplace (notebook-normal-kl)"]

@@ -134,7 +134,8 @@ def metrics_table(results, experiment, seeds):
     """Markdown lines: one row per prior (and claim 8's pair), mean ± sd over seeds."""
     keys = sorted(
         {(p, role) for (e, p, _, role) in results if e == experiment},
-        key=lambda k: (k[1] != "main", PAPER_PRIORS.index(k[0])),
+        # By role last too: a set's order changes with the hash seed, run to run.
+        key=lambda k: (k[1] != "main", PAPER_PRIORS.index(k[0]), k[1]),
     )
     per_row = {k: [results.get((experiment, k[0], s, k[1])) for s in seeds] for k in keys}
     columns = [c for c in COLUMNS if any(r and c[1] in r for rs in per_row.values() for r in rs)]
