@@ -198,6 +198,15 @@ def noise_lines(runs, results, out, seeds, table):
     ]
     labels, rows = ablation_verdicts(results.get("paper", {}), results.get("author", {}), common)
     lines += table(["#", "claim", *labels], rows) + [""]
+    lines += [
+        "Then, per experiment, the Cauchy models with fresh and fixed noise, seed "
+        f"{common[0] if common else 0}. The final train KL is the last epoch's mean of the "
+        "one-draw estimate log q(z given x) - log p(z) on the training draws (an estimate: "
+        "it can be below 0); the test KL is `evaluation.kl_per_latent` summed over latents "
+        "(the Cauchy-Cauchy closed form, mean over test examples); "
+        "IWAE is the k-sample lower bound on log p(x) of the test examples.",
+        "",
+    ]
     for experiment in dict.fromkeys(r.experiment for r in runs):
         chosen = cauchy_runs(runs, results, experiment, common[0] if common else 0)
         if len(chosen) < 2:
