@@ -148,10 +148,10 @@ def _table_rows(text, header_start):
 
 def _reading(verdict):
     """A verdict as the README's cells begin: a 3-seed verdict itself; a one-seed
-    one by which way its margins point ("holds", "fails"); else "untestable"."""
+    one by which way its margins point ("holds", "fails", "split"); else "untestable"."""
     one_seed = re.match(r"untestable: one seed, where it (holds|fails|is split)", verdict)
     if one_seed:
-        return one_seed.group(1)
+        return one_seed.group(1).removeprefix("is ")
     for word in ("untestable", "not reproduced", "reproduced", "mixed"):
         if verdict.startswith(word):
             return word
