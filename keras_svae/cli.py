@@ -8,7 +8,6 @@ no traceback). TensorFlow is imported inside the functions that need it.
 """
 
 import argparse
-import os
 import sys
 import time
 
@@ -239,7 +238,8 @@ def train_main(argv=None):
     results = []
     try:
         configs = train_configs(args)
-        from keras_svae.distribute import is_chief, make_strategy
+        from keras_svae.distribute import make_strategy
+        from keras_svae.experiment.workers import trains_here, worker_folder
         from keras_svae.files import check_output_folder
 
         check_output_folder(args.out, "--out")  # before any data is read or trained
@@ -247,26 +247,24 @@ def train_main(argv=None):
             if finished_metrics(config, args.out) is None:
                 check_not_replacing(config, args.out)
         strategy = make_strategy(args.strategy)  # before any other TensorFlow work
-        out = args.out
-        if not is_chief(strategy):  # a second worker keeps its checkpoints apart
-            out = os.path.join(args.out, f".worker-{strategy.cluster_resolver.task_id}")
+        out = worker_folder(strategy, args.out)
         print(
             f"keras-svae-train: {', '.join(c.prior for c in configs)} on {args.data}, "
             f"{configs[0].epochs} epochs each -> {args.out}/",
             flush=True,
         )
         for config in configs:
+            if not trains_here(strategy, config, args.out, out):
+                print(f"{config.name}: finished by the first worker, kept", flush=True)
+                continue
             start = time.perf_counter()
             results.append(
                 run_variant(
                     config, out, verbose=args.verbose, strategy=strategy, overwrite=args.overwrite
                 )
             )
-            print(
-                f"{config.name}: done in {time.perf_counter() - start:.0f} s, wrote "
-                f"{args.out}/{config.name}/",
-                flush=True,
-            )
+            seconds = time.perf_counter() - start
+            print(f"{config.name}: done in {seconds:.0f} s, wrote {out}/{config.name}/", flush=True)
     except (ValueError, OSError, FloatingPointError) as error:
         message = in_flags(error, args, {"path": "data_dir", "out_dir": "out"})
         print(f"keras-svae-train: error: {message}", file=sys.stderr)
@@ -274,7 +272,8 @@ def train_main(argv=None):
     except KeyboardInterrupt:
         print("keras-svae-train: interrupted; rerun the same command to continue.", file=sys.stderr)
         return 130
-    print(comparison_table(results))
+    if results:  # none on a worker whose chief had every run finished
+        print(comparison_table(results))
     return 0
 
 

@@ -124,3 +124,18 @@ def test_the_reading_says_over_how_many_seeds_each_mean_is():
     assert best.endswith("(-184.33 nats per patch, 37 Gabor-like informative atoms, "
                          "169.0 non-zero codes per patch; mean of 3 seeds)")  # fmt: skip
     assert most.endswith("(38, bound -223.40; 1 seed)"), most
+
+
+def test_a_tradeoff_point_averages_both_coordinates_over_the_same_seeds():
+    from keras_svae.reproduce.natural_report import tradeoff_points
+
+    results = {
+        "laplace": {
+            0: {"test_iwae": -184.0, "gabor_like_informative": 37},
+            1: {"test_iwae": -190.0},  # its dictionary not measured yet
+            2: {"test_iwae": -186.0, "gabor_like_informative": 41},
+        }
+    }
+    (point,) = tradeoff_points(results, 169)
+    assert point["iwae"] == pytest.approx(-185.0) and point["gabor"] == pytest.approx(39.0)
+    assert point["iwae_sd"] == pytest.approx(np.std([-184.0, -186.0], ddof=1))

@@ -14,6 +14,7 @@ from keras_svae.experiment.run import (
     write_figures,
 )
 from keras_svae.experiment.table import comparison_table
+from keras_svae.experiment.workers import agree_on_checkpoint
 
 __all__ = [
     "DATASETS",
@@ -23,6 +24,7 @@ __all__ = [
     "MEASURES_VERSION",
     "PRESETS",
     "Preset",
+    "agree_on_checkpoint",
     "build_model",
     "comparison_table",
     "evaluate_variant",

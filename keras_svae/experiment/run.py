@@ -22,6 +22,7 @@ from keras_svae.experiment.records import (
     read_history,
     resume_epoch,
 )
+from keras_svae.experiment.workers import agree_on_checkpoint
 from keras_svae.model import SparseVAE
 from keras_svae.quirks import MATRIX_MODES
 from keras_svae.resampling import RESAMPLE_EXAMPLES, ResampleDeadAtoms, training_sample
@@ -260,6 +261,7 @@ def run_variant(
     )
     x_watch = data.x_test[: min(1000, len(data.x_test))]
     every = max(1, config.epochs // 10)
+    agree_on_checkpoint(strategy, work / "backup", say=lambda line: say(f"{config.name}: {line}"))
     done_epochs = resume_epoch(work / "backup")
     if done_epochs:
         say(f"{config.name}: continuing after epoch {done_epochs} from {work / 'backup'}")
@@ -273,8 +275,10 @@ def run_variant(
         # Before the checkpoint: a run killed between the two reruns the epoch,
         # whose row read_history then replaces.
         keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
-        keras.callbacks.BackupAndRestore(
-            str(work / "backup"), save_freq=config.checkpoint_steps or "epoch"
+        keras.callbacks.BackupAndRestore(  # the previous checkpoint kept for workers.py
+            str(work / "backup"),
+            save_freq=config.checkpoint_steps or "epoch",
+            double_checkpoint=True,
         ),
         keras.callbacks.TerminateOnNaN(),
         # Before TensorBoard, which then plots the kl_weight it logs.

@@ -196,11 +196,12 @@ def noise_lines(runs, results, out, seeds, table):
         "with one seed every margin the claim's way, untested):",
         "",
     ]
+    shown_seed = common[0] if common else 0  # the seed of the side-by-side comparison
     labels, rows = ablation_verdicts(results.get("paper", {}), results.get("author", {}), common)
     lines += table(["#", "claim", *labels], rows) + [""]
     lines += [
         "Then, per experiment, the Cauchy models with fresh and fixed noise, seed "
-        f"{common[0] if common else 0}. The final train KL is the last epoch's mean of the "
+        f"{shown_seed}. The final train KL is the last epoch's mean of the "
         "one-draw estimate log q(z given x) - log p(z) on the training draws (an estimate: "
         "it can be below 0); the test KL is `evaluation.kl_per_latent` summed over latents "
         "(the Cauchy-Cauchy closed form, mean over test examples); "
@@ -208,7 +209,7 @@ def noise_lines(runs, results, out, seeds, table):
         "",
     ]
     for experiment in dict.fromkeys(r.experiment for r in runs):
-        chosen = cauchy_runs(runs, results, experiment, common[0] if common else 0)
+        chosen = cauchy_runs(runs, results, experiment, shown_seed)
         if len(chosen) < 2:
             continue
         title = next(iter(chosen.values()))[0].title

@@ -87,13 +87,17 @@ def seed_values(by_seed, metric):
 
 def tradeoff_points(results, size):
     """The trade-off figure's points: the VAE variants' mean IWAE and Gabor-like
-    informative atoms over seeds."""
+    informative atoms over the seeds that have both (the same seeds for the
+    two coordinates of a point)."""
     points = []
     for key, by_seed in results.items():
         if key in (FISTA, ICA):
             continue
-        iwae = seed_values(by_seed, "test_iwae")
-        gabor = seed_values(by_seed, "gabor_like_informative")
+        measured = ("test_iwae", "gabor_like_informative")
+        both = {
+            seed: r for seed, r in by_seed.items() if all(r.get(m) is not None for m in measured)
+        }
+        iwae, gabor = (seed_values(both, metric) for metric in measured)
         if iwae:
             points.append(dict(label=key, iwae=float(np.mean(iwae)), gabor=float(np.mean(gabor)),
                                iwae_sd=float(np.std(iwae, ddof=1)) if len(iwae) > 1 else None,
