@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_svae.experiment.workers import CHECKPOINT_FILES, PREVIOUS_SUFFIX, checkpoint_state
+from keras_svae.checkpoints import checkpoint_state, repair_checkpoint, restore_previous_checkpoint
 
 # Multi-process, long training or benchmarks: outside the fast loop (`-m "not slow"`).
 pytestmark = pytest.mark.slow
@@ -184,9 +184,9 @@ def test_a_killed_worker_restarted_ends_like_an_uninterrupted_run(tmp_path):
     clean = _train(tmp_path / "clean", "none")
     _finish(clean)
     out = tmp_path / "cluster"
-    ports = _free_ports(2)
 
-    def start():
+    def start():  # the workers of the cluster, on ports free now
+        ports = _free_ports(2)
         return [_train(out, "multi-worker", TF_CONFIG=tf_config(ports, i)) for i in range(2)]
 
     workers = start()
@@ -208,43 +208,50 @@ def test_a_killed_worker_restarted_ends_like_an_uninterrupted_run(tmp_path):
         workers[0].wait()
     assert not (out / "synthetic-laplace-z10").exists()  # nothing final was written
     # The workers save their checkpoints one after the other: make them one
-    # save apart, as a kill between the two saves leaves them (a worker goes
-    # back to its previous checkpoint, which double_checkpoint keeps).
+    # save apart, as a kill between the two saves leaves them (the one ahead
+    # goes back to its previous checkpoint, which each worker keeps).
     backups = [
         out / ".synthetic-laplace-z10.partial-run" / "backup",
         out / ".worker-1" / ".synthetic-laplace-z10.partial-run" / "backup",
     ]
+    for b in backups:  # a save the kill cut short: what the restart does first
+        repair_checkpoint(b)
     states = [checkpoint_state(b) for b in backups]
     if states[0] == states[1]:
-        for name in CHECKPOINT_FILES:
-            shutil.copyfile(backups[1] / f"{name}{PREVIOUS_SUFFIX}", backups[1] / name)
+        restore_previous_checkpoint(backups[1])
     states = [checkpoint_state(b)[0] for b in backups]
     assert abs(states[0] - states[1]) == 1, states
-    # Restarted together, as a cluster manager restarts a failed job. A worker
-    # whose first collective meets a peer still starting can fail with gRPC's
-    # "Socket closed"; the manager then restarts both again (at most twice),
-    # and they still resume from the same checkpoint.
-    for attempt in range(3):
-        ports = _free_ports(2)
-        outputs = _wait_together(start())
-        for i, (_, output) in enumerate(outputs):  # kept for a failure's reader
-            (tmp_path / f"restart-{attempt}-worker-{i}.log").write_text(output)
-        if all(w.returncode == 0 for w, _ in outputs):
-            break
-        transient = all(w.returncode == 0 or any(m in o for m in LOST_PEER) for w, o in outputs)
-        assert transient and attempt < 2, "\n".join(
-            f"--- worker {i}, exit {w.returncode}:\n{o[-2000:]}" for i, (w, o) in enumerate(outputs)
-        )
+    outputs = _restart_together(start, tmp_path / "restart")
     for resumed, reference in zip(
         _weights(out / "synthetic-laplace-z10"),
         _weights(tmp_path / "clean" / "synthetic-laplace-z10"),
     ):
         np.testing.assert_allclose(resumed, reference, rtol=1e-4, atol=1e-5)
-    assert any("going back one checkpoint" in o for _, o in outputs)
+    assert any("going back one checkpoint" in o for o in outputs)
     # A second worker that died after the first finished: restarted, the
     # first keeps its run, and the second follows it instead of training alone.
     shutil.rmtree(out / ".worker-1" / "synthetic-laplace-z10")
-    ports = _free_ports(2)
-    outputs = _wait_together(start())
-    assert all(w.returncode == 0 for w, _ in outputs), [o[-2000:] for _, o in outputs]
-    assert "finished by the first worker, kept" in outputs[1][1]
+    outputs = _restart_together(start, tmp_path / "second-restart")
+    assert any("finished by the first worker, kept" in o for o in outputs)
+
+
+def _restart_together(start, logs):
+    """Restart the workers together (``start()``), as a cluster manager
+    restarts a failed job, until all succeed. A worker whose first collective
+    meets a peer still starting (or one that has already ended) can fail with
+    gRPC's "Socket closed"; the manager then restarts both again, at most
+    twice. Returns every output of every attempt; each is also kept in
+    ``logs`` for a failure's reader."""
+    logs.mkdir()
+    seen = []
+    for attempt in range(3):
+        outputs = _wait_together(start())
+        for i, (_, output) in enumerate(outputs):
+            (logs / f"attempt-{attempt}-worker-{i}.log").write_text(output)
+        seen += [output for _, output in outputs]
+        if all(w.returncode == 0 for w, _ in outputs):
+            return seen
+        transient = all(w.returncode == 0 or any(m in o for m in LOST_PEER) for w, o in outputs)
+        assert transient and attempt < 2, "\n".join(
+            f"--- worker {i}, exit {w.returncode}:\n{o[-2000:]}" for i, (w, o) in enumerate(outputs)
+        )

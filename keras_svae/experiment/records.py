@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from keras_svae.checkpoints import checkpoint_state
 from keras_svae.experiment.config import FALLBACK_DEFAULTS, ExperimentConfig
 
 # The version of the numbers a finished run holds (evaluate_variant's and the
@@ -92,16 +93,11 @@ def config_changes(saved, config):
 
 
 def resume_epoch(backup_dir):
-    """The epoch a run checkpointed by ``keras.callbacks.BackupAndRestore`` in
-    ``backup_dir`` continues from (0 for a fresh run). Read from the
-    callback's own ``training_metadata.json``."""
-    path = Path(backup_dir) / "training_metadata.json"
-    if not path.is_file():
-        return 0
-    try:
-        return int(json.loads(path.read_text())["epoch"])
-    except (ValueError, KeyError, TypeError):
-        return 0
+    """The epoch a run checkpointed in ``backup_dir`` (by
+    `keras_svae.checkpoints.BackupAndRestore`) continues from: 0 for a
+    fresh run."""
+    state = checkpoint_state(backup_dir)
+    return state[0] if state is not None else 0
 
 
 def read_history(path):

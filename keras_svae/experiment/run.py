@@ -12,6 +12,7 @@ import numpy as np
 from keras_svae import data as loaders
 from keras_svae import evaluation, files, plots
 from keras_svae.callbacks import ImageSummaries, KLWarmUp, SparsitySummaries
+from keras_svae.checkpoints import BackupAndRestore
 from keras_svae.experiment.config import ExperimentConfig
 from keras_svae.experiment.datasets import load_experiment_data
 from keras_svae.experiment.records import (
@@ -275,11 +276,7 @@ def run_variant(
         # Before the checkpoint: a run killed between the two reruns the epoch,
         # whose row read_history then replaces.
         keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
-        keras.callbacks.BackupAndRestore(  # the previous checkpoint kept for workers.py
-            str(work / "backup"),
-            save_freq=config.checkpoint_steps or "epoch",
-            double_checkpoint=True,
-        ),
+        BackupAndRestore(work / "backup", save_freq=config.checkpoint_steps or "epoch"),
         keras.callbacks.TerminateOnNaN(),
         # Before TensorBoard, which then plots the kl_weight it logs.
         *([KLWarmUp(config.kl_warmup_epochs)] if config.kl_warmup_epochs else []),
