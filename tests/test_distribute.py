@@ -219,7 +219,7 @@ def test_a_killed_worker_restarted_ends_like_an_uninterrupted_run(tmp_path):
     states = [checkpoint_state(b) for b in backups]
     if states[0] == states[1]:
         restore_previous_checkpoint(backups[1])
-    states = [checkpoint_state(b)[0] for b in backups]
+    states = [checkpoint_state(b).epoch for b in backups]
     assert abs(states[0] - states[1]) == 1, states
     outputs = _restart_together(start, tmp_path / "restart")
     for resumed, reference in zip(

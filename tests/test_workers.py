@@ -18,26 +18,25 @@ from keras_svae.checkpoints import (
     repair_checkpoint,
     restore_previous_checkpoint,
 )
-from keras_svae.experiment.workers import agree_on_checkpoint, agreed_checkpoint
+from keras_svae.experiment.workers import agree_on_checkpoint, agreed_step
 
 X = np.random.default_rng(0).normal(size=(200, 9)).astype("float32")
 
 
 @pytest.mark.parametrize(
-    "states, agreed",
+    "steps, agreed",
     [
-        ([((3, 0), (2, 0)), ((3, 0), (2, 0))], (3, 0)),  # in step
-        ([((3, 0), (2, 0)), ((2, 0), (1, 0))], (2, 0)),  # the first one save ahead
-        ([((2, 0), (1, 0)), ((3, 0), (2, 0))], (2, 0)),  # the second one ahead
-        ([((1, 4), (1, 2)), ((1, 2), (1, 0))], (1, 2)),  # mid-epoch saves
-        ([((0, 4), (3, 0)), ((3, 0), (2, 0))], (3, 0)),  # labels are not ordered
-        ([((4, 0), (3, 0)), ((2, 0), (1, 0))], None),  # two saves apart: start over
-        ([((1, 0), None), (None, None)], None),  # one never saved
+        ([(30, 20), (30, 20)], 30),  # in step
+        ([(30, 20), (20, 10)], 20),  # the first one save ahead
+        ([(20, 10), (30, 20)], 20),  # the second one ahead
+        ([(31, 30), (30, 20), (30, 20)], 30),  # one of three ahead
+        ([(40, 30), (20, 10)], None),  # two saves apart: start over
+        ([(10, None), (None, None)], None),  # one never saved
         ([(None, None), (None, None)], None),
     ],
 )
-def test_the_agreed_checkpoint_is_one_every_worker_holds(states, agreed):
-    assert agreed_checkpoint(states) == agreed
+def test_the_agreed_checkpoint_is_the_latest_every_worker_holds(steps, agreed):
+    assert agreed_step(steps) == agreed
 
 
 def _model():
@@ -52,22 +51,22 @@ def _fit(model, backup, epochs, save_freq="epoch", callbacks=()):
 
 
 def test_going_back_one_checkpoint_restores_the_epoch_before(tmp_path):
-    """Three epochs checkpointed: the state reads (3, 0) and its previous
-    (2, 0); restoring the previous one makes Keras continue after epoch 2
-    with the weights it had then."""
+    """Three epochs of 4 steps checkpointed: the state reads epoch 3, step
+    12, and its previous epoch 2, step 8; restoring the previous one makes
+    Keras continue after epoch 2 with the weights it had then."""
     backup = tmp_path / "backup"
     assert checkpoint_state(backup) is None
     model = _model()
     _fit(model, backup, 2)
     after_two = [w.numpy() for w in model.weights]
     _fit(model, backup, 3)  # continues: one more epoch
-    assert checkpoint_state(backup) == (3, 0)
-    assert checkpoint_state(backup, previous=True) == (2, 0)
-    assert agree_on_checkpoint(None, backup) == (3, 0)  # one worker: nothing changes
-    assert checkpoint_state(backup) == (3, 0)
+    assert checkpoint_state(backup) == (3, 0, 12)
+    assert checkpoint_state(backup, previous=True) == (2, 0, 8)
+    assert agree_on_checkpoint(None, backup) == (3, 0, 12)  # one worker: nothing changes
+    assert checkpoint_state(backup) == (3, 0, 12)
 
     restore_previous_checkpoint(backup)
-    assert checkpoint_state(backup) == (2, 0)
+    assert checkpoint_state(backup) == (2, 0, 8)
     restored = _model()
     assert _fit(restored, backup, 2).epoch == []  # restored after epoch 2: nothing to train
     for weight, expected in zip(restored.weights, after_two):
@@ -76,21 +75,21 @@ def test_going_back_one_checkpoint_restores_the_epoch_before(tmp_path):
 
 
 def test_a_save_killed_between_weights_and_metadata_goes_back_one(tmp_path):
-    """New weights under the old metadata (a kill between Keras' two writes)
-    are not a checkpoint: the previous one is restored, whole."""
+    """New weights under the old metadata (a kill between the two writes of
+    a save) are not a checkpoint: the previous one is restored, whole."""
     backup = tmp_path / "backup"
     model = _model()
     _fit(model, backup, 3)
     after_three = [w.numpy() for w in model.weights]
-    # What Keras' next save does up to the kill: the checkpoint copied
-    # aside, new weights written; the metadata still says epoch 3.
+    # What the next save does up to the kill: the checkpoint copied aside,
+    # new weights written; the metadata still describes epoch 3's.
     for name in CHECKPOINT_FILES:
         shutil.copy(backup / name, backup / f"{name}{PREVIOUS_SUFFIX}")
     model.fit(X, batch_size=50, epochs=1, verbose=0)
     model.save_weights(str(backup / "latest.weights.h5"))
-    assert checkpoint_state(backup) is None  # weights newer than their metadata
-    assert "continuing from the one before (epoch 3)" in repair_checkpoint(backup)
-    assert checkpoint_state(backup) == (3, 0)
+    assert checkpoint_state(backup) is None  # not the weights their metadata describes
+    assert "continuing from the previous one (epoch 3)" in repair_checkpoint(backup)
+    assert checkpoint_state(backup) == (3, 0, 12)
     assert repair_checkpoint(backup) is None  # whole now
     restored = _model()
     assert _fit(restored, backup, 3).epoch == []
@@ -117,4 +116,13 @@ def test_a_mid_epoch_checkpoint_after_a_resume_keeps_its_epoch(tmp_path):
 
     with pytest.raises(RuntimeError, match="killed"):
         _fit(_model(), backup, 4, save_freq=1, callbacks=[Kill()])
-    assert checkpoint_state(backup) == (2, 2)  # epoch 2 (0-based), after its third batch
+    assert checkpoint_state(backup) == (2, 2, 11)  # epoch 2 (0-based), after its third batch
+
+
+def test_a_checkpoint_of_keras_own_callback_is_taken_as_it_is(tmp_path):
+    """No SHA-256 or step to check: read as Keras reads it, step unknown."""
+    backup = tmp_path / "backup"
+    save = keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=False)
+    _model().fit(X, batch_size=50, epochs=2, verbose=0, callbacks=[save])
+    assert checkpoint_state(backup) == (2, 0, -1)
+    assert repair_checkpoint(backup) is None

@@ -19,7 +19,6 @@ Each agreement is one small ``strategy.gather``; under one worker (or no
 strategy) nothing is exchanged.
 """
 
-import collections
 from pathlib import Path
 
 import tensorflow as tf
@@ -28,9 +27,6 @@ from keras_svae import files
 from keras_svae.checkpoints import checkpoint_state, repair_checkpoint, restore_previous_checkpoint
 from keras_svae.distribute import is_chief
 from keras_svae.experiment.records import finished_metrics
-
-# How a missing checkpoint travels in a gather of (epoch, batch) pairs.
-NONE = (-1, -1)
 
 
 def several_workers(strategy):
@@ -44,9 +40,9 @@ def several_workers(strategy):
 
 
 def gather_from_workers(strategy, values):
-    """Every replica's ``values`` (a list of numbers, the same length on
+    """Every replica's ``values`` (a list of integers, the same length on
     each), as a ``[replicas, len(values)]`` numpy array on every worker."""
-    mine = tf.constant([values], tf.float32)
+    mine = tf.constant([values], tf.int64)
     per_replica = strategy.experimental_distribute_values_from_function(lambda _: mine)
     return strategy.gather(per_replica, axis=0).numpy()
 
@@ -56,7 +52,7 @@ def chief_decides(strategy, flag):
     under no strategy or one worker)."""
     if strategy is None or not several_workers(strategy):
         return bool(flag)
-    gathered = gather_from_workers(strategy, [float(bool(flag)), float(is_chief(strategy))])
+    gathered = gather_from_workers(strategy, [int(bool(flag)), int(is_chief(strategy))])
     return bool(gathered[gathered[:, 1] == 1][0, 0])
 
 
@@ -84,44 +80,39 @@ def trains_here(strategy, config, chief_out, out):
     return trains
 
 
-def agreed_checkpoint(states):
+def agreed_step(steps):
     """The checkpoint every worker can continue from, given each worker's
-    ``(current, previous)`` checkpoints (``(epoch, batch)``, None where
-    missing): the one that is current on the most workers among those every
-    worker holds as its current or previous one, or None (start over) when
-    there is none. Labels are compared, never ordered."""
-    held = collections.Counter(current for current, _ in states if current is not None)
-    for candidate, _ in sorted(held.items(), key=lambda item: (-item[1], item[0])):
-        if all(candidate in pair for pair in states):
-            return candidate
-    return None
+    ``(current, previous)`` checkpoint steps (the optimizer's step count
+    when each was saved, which names a checkpoint within a run; None where
+    missing or unknown): the latest step every worker holds as its current
+    or previous checkpoint, or None (start over) when there is none."""
+    held = set.intersection(*({s for s in pair if s is not None} for pair in steps))
+    return max(held) if held else None
 
 
-def _pair(values):
-    pair = tuple(int(v) for v in values)
-    return None if pair == NONE else pair
+def _step(checkpoint):
+    return checkpoint.step if checkpoint is not None and checkpoint.step >= 0 else None
 
 
 def agree_on_checkpoint(strategy, backup_dir, say=print):
     """Make this worker's checkpoint the one all workers continue from.
 
-    Call it on every worker before ``fit`` (it is one collective). A
-    checkpoint whose save was killed half-way is repaired first
-    (`keras_svae.checkpoints.repair_checkpoint`); then a worker one save
-    ahead of a peer goes back to its previous checkpoint, and when the
-    workers share no checkpoint each removes its own and all start over.
+    Call it on every worker before ``fit`` (it is one collective). A save
+    cut short is repaired first (`keras_svae.checkpoints.repair_checkpoint`);
+    then a worker one save ahead of a peer goes back to its previous
+    checkpoint, and when the workers share no checkpoint each removes its
+    own and all start over.
 
     Args:
         strategy: the ``tf.distribute`` strategy, or None (then only the
             repair is done).
         backup_dir: this worker's checkpoint folder, saved by
-            `keras_svae.checkpoints.BackupAndRestore` (or Keras' with
-            ``double_checkpoint=True``).
+            `keras_svae.checkpoints.BackupAndRestore`.
         say: where a line saying what changed goes.
 
     Returns:
-        The agreed ``(epoch, batch)`` of the checkpoint, or None for a
-        fresh start.
+        The `keras_svae.checkpoints.Checkpoint` all continue from, or None
+        for a fresh start.
     """
     backup_dir = Path(backup_dir)
     repaired = repair_checkpoint(backup_dir)
@@ -131,14 +122,16 @@ def agree_on_checkpoint(strategy, backup_dir, say=print):
     if strategy is None or not several_workers(strategy):
         return current
     previous = checkpoint_state(backup_dir, previous=True)
-    gathered = gather_from_workers(strategy, [*(current or NONE), *(previous or NONE)])
-    target = agreed_checkpoint([(_pair(row[:2]), _pair(row[2:])) for row in gathered])
-    if current == target:
-        return target
+    mine = [_step(current), _step(previous)]
+    gathered = gather_from_workers(strategy, [-1 if s is None else s for s in mine])
+    target = agreed_step([[None if s < 0 else int(s) for s in row] for row in gathered])
+    if target is not None and target == mine[0]:
+        return current
     if target is None:
-        say("the workers share no checkpoint; all start over")
-        files.remove(backup_dir)
-    else:
-        say(f"going back one checkpoint to epoch {target[0]}, where the other workers are")
-        restore_previous_checkpoint(backup_dir)
-    return target
+        if current is not None:
+            say("the workers share no checkpoint; all start over")
+            files.remove(backup_dir)
+        return None
+    say(f"going back one checkpoint to epoch {previous.epoch}, where the other workers are")
+    restore_previous_checkpoint(backup_dir)
+    return previous
