@@ -97,7 +97,7 @@ def resume_epoch(backup_dir):
     `keras_svae.checkpoints.BackupAndRestore`) continues from: 0 for a
     fresh run."""
     state = checkpoint_state(backup_dir)
-    return state[0] if state is not None else 0
+    return state.epoch if state is not None else 0
 
 
 def read_history(path):
