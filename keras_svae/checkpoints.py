@@ -74,11 +74,18 @@ def checkpoint_state(backup_dir, previous=False):
         return None
 
 
+def _copy_checkpoint(backup_dir, to_previous):
+    """Copy the current checkpoint onto the previous one, or back; each file
+    whole, the metadata last."""
+    current, previous = _paths(backup_dir), _paths(backup_dir, previous=True)
+    for source, target in zip(*((current, previous) if to_previous else (previous, current))):
+        with files.atomic_path(target) as temporary:
+            shutil.copyfile(source, temporary)
+
+
 def restore_previous_checkpoint(backup_dir):
     """Make the previous checkpoint in ``backup_dir`` the current one."""
-    for current, previous in zip(_paths(backup_dir), _paths(backup_dir, previous=True)):
-        with files.atomic_path(current) as temporary:  # the metadata last
-            shutil.copyfile(previous, temporary)
+    _copy_checkpoint(backup_dir, to_previous=False)
 
 
 def repair_checkpoint(backup_dir):
@@ -134,10 +141,10 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _save_model(self):
         weights, metadata = _paths(self.backup_dir)
-        if checkpoint_state(self.backup_dir) is not None:  # a whole one becomes the previous
-            for current, previous in zip(_paths(self.backup_dir), _paths(self.backup_dir, True)):
-                with files.atomic_path(previous) as temporary:
-                    shutil.copyfile(current, temporary)
+        # The current checkpoint is whole here (on_train_begin repaired it,
+        # and each save leaves it whole): it becomes the previous one.
+        if weights.is_file() and metadata.is_file():
+            _copy_checkpoint(self.backup_dir, to_previous=True)
         with files.atomic_path(weights) as temporary:
             self.model.save_weights(str(temporary))
         step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))

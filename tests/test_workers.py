@@ -31,8 +31,8 @@ X = np.random.default_rng(0).normal(size=(200, 9)).astype("float32")
         ([(20, 10), (30, 20)], 20),  # the second one ahead
         ([(31, 30), (30, 20), (30, 20)], 30),  # one of three ahead
         ([(40, 30), (20, 10)], None),  # two saves apart: start over
-        ([(10, None), (None, None)], None),  # one never saved
-        ([(None, None), (None, None)], None),
+        ([(10, -1), (-1, -1)], None),  # one never saved
+        ([(-1, -1), (-1, -1)], None),
     ],
 )
 def test_the_agreed_checkpoint_is_the_latest_every_worker_holds(steps, agreed):

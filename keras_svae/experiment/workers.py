@@ -30,8 +30,8 @@ from keras_svae.experiment.records import finished_metrics
 
 
 def several_workers(strategy):
-    """True for a strategy over a cluster of more than one task: only then
-    can the workers' files disagree."""
+    """True for a strategy over a cluster of more than one task (False for
+    None): only then can the workers' files disagree."""
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None:
         return False
@@ -50,7 +50,7 @@ def gather_from_workers(strategy, values):
 def chief_decides(strategy, flag):
     """The chief's ``flag`` on every worker of ``strategy`` (``flag`` itself
     under no strategy or one worker)."""
-    if strategy is None or not several_workers(strategy):
+    if not several_workers(strategy):
         return bool(flag)
     gathered = gather_from_workers(strategy, [int(bool(flag)), int(is_chief(strategy))])
     return bool(gathered[gathered[:, 1] == 1][0, 0])
@@ -83,15 +83,11 @@ def trains_here(strategy, config, chief_out, out):
 def agreed_step(steps):
     """The checkpoint every worker can continue from, given each worker's
     ``(current, previous)`` checkpoint steps (the optimizer's step count
-    when each was saved, which names a checkpoint within a run; None where
+    when each was saved, which names a checkpoint within a run; -1 where
     missing or unknown): the latest step every worker holds as its current
     or previous checkpoint, or None (start over) when there is none."""
-    held = set.intersection(*({s for s in pair if s is not None} for pair in steps))
+    held = set.intersection(*({int(s) for s in pair if s >= 0} for pair in steps))
     return max(held) if held else None
-
-
-def _step(checkpoint):
-    return checkpoint.step if checkpoint is not None and checkpoint.step >= 0 else None
 
 
 def agree_on_checkpoint(strategy, backup_dir, say=print):
@@ -119,12 +115,11 @@ def agree_on_checkpoint(strategy, backup_dir, say=print):
     if repaired:
         say(repaired)
     current = checkpoint_state(backup_dir)
-    if strategy is None or not several_workers(strategy):
+    if not several_workers(strategy):
         return current
     previous = checkpoint_state(backup_dir, previous=True)
-    mine = [_step(current), _step(previous)]
-    gathered = gather_from_workers(strategy, [-1 if s is None else s for s in mine])
-    target = agreed_step([[None if s < 0 else int(s) for s in row] for row in gathered])
+    mine = [c.step if c is not None else -1 for c in (current, previous)]
+    target = agreed_step(gather_from_workers(strategy, mine))
     if target is not None and target == mine[0]:
         return current
     if target is None:

@@ -89,11 +89,11 @@ def tradeoff_points(results, size):
     """The trade-off figure's points: the VAE variants' mean IWAE and Gabor-like
     informative atoms over the seeds that have both (the same seeds for the
     two coordinates of a point)."""
+    measured = ("test_iwae", "gabor_like_informative")
     points = []
     for key, by_seed in results.items():
         if key in (FISTA, ICA):
             continue
-        measured = ("test_iwae", "gabor_like_informative")
         both = {
             seed: r for seed, r in by_seed.items() if all(r.get(m) is not None for m in measured)
         }
